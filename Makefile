@@ -1,0 +1,41 @@
+# pipekit: two set-up commands (see README):
+#   make demo   creates .venv, installs pipekit, runs the example analysis end to end
+#   make test   creates .venv, installs pipekit[test], runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test venv bench lint clean
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	touch $@
+
+$(VENV)/.installed-base: $(VENV)/.created setup.cfg pyproject.toml
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.created setup.cfg pyproject.toml
+	$(PIP) install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-base
+
+venv: $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(PIP) install -q matplotlib
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) examples/demo/run_demo.py
+
+test: $(VENV)/.installed-test
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-base
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/run.py $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(PIP) install -q ruff
+	$(VENV)/bin/ruff check pipekit tests bench examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

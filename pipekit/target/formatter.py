@@ -1,0 +1,420 @@
+"""
+Formatters turn files into Python objects and back: ``target.load()`` / ``target.dump(obj)``.
+
+With ``formatter="auto"`` (the default) the first registered formatter that accepts the file's
+extension is used; ``formatter="json"`` picks one by name. Defining a subclass of
+:class:`Formatter` with a ``name`` registers it. Formatters receive local paths (targets localize
+remote files first) and are always handed a temporary path when writing, which the target renames
+into place, so they need not care about atomicity.
+
+=========== ============================================= ==============================
+name        extensions (auto)                             load / dump
+=========== ============================================= ==============================
+text        .txt .log                                     str
+json        .json                                         json.load / json.dump
+yaml        .yaml .yml                                    needs ``pipekit[yaml]``
+pickle      .pkl .pickle .p                               pickle
+tar         .tar .tar.gz .tgz .tar.bz2 .tbz2 .tar.xz .txz extract to *dst* / pack *src*
+zip         .zip                                          extract to *dst* / pack *src*
+gzip        .gz                                           bytes
+python      .py                                           module object / source text
+numpy       .npy .npz                                     needs ``pipekit[numpy]``
+pandas      .csv .parquet .h5 .hdf5 .feather              needs ``pipekit[pandas]``
+matplotlib  .png .pdf .svg .jpg .jpeg .eps (dump only)    saves a figure, ``pipekit[matplotlib]``
+=========== ============================================= ==============================
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pickle
+import tarfile
+import zipfile
+from typing import Any
+
+from pipekit.errors import FormatterError, MissingExtraError
+from pipekit.structure import make_list
+
+__all__ = ["AUTO_FORMATTER", "Formatter", "get_formatter", "find_formatters", "find_formatter",
+           "formatters"]
+
+AUTO_FORMATTER = "auto"
+
+#: registered formatter classes by name, in registration order (the order "auto" tries them)
+formatters: dict[str, type[Formatter]] = {}
+
+
+def _path(p: Any) -> str:
+    return getattr(p, "path", None) or str(p)
+
+
+def _ends(path: Any, *exts: str) -> bool:
+    return _path(path).lower().endswith(exts)
+
+
+def _require(module: str, extra: str, purpose: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(module, extra, purpose) from None
+
+
+class Formatter:
+    """
+    Base class: set ``name`` and implement :meth:`accepts`, :meth:`load` and :meth:`dump` as
+    classmethods. Subclasses with a name register themselves.
+    """
+
+    name: str | None = None
+
+    LOAD = "load"
+    DUMP = "dump"
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if not cls.name:
+            return
+        if cls.name == AUTO_FORMATTER:
+            raise ValueError(f"formatter {cls.__name__} must not be named '{AUTO_FORMATTER}'")
+        if cls.name in formatters and formatters[cls.name].__qualname__ != cls.__qualname__:
+            raise ValueError(f"a formatter named '{cls.name}' is already registered")
+        formatters[cls.name] = cls
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return False
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        raise FormatterError(f"formatter '{cls.name}' cannot load files")
+
+    @classmethod
+    def dump(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        raise FormatterError(f"formatter '{cls.name}' cannot dump files")
+
+
+def get_formatter(name: str, silent: bool = False) -> type[Formatter] | None:
+    """The formatter registered as *name*."""
+    fmt = formatters.get(name)
+    if fmt is None and not silent:
+        raise FormatterError(
+            f"no formatter named '{name}'; known formatters: {', '.join(formatters)}"
+        )
+    return fmt
+
+
+def find_formatters(path: Any, mode: str, silent: bool = True) -> list[type[Formatter]]:
+    """All formatters accepting *path* for *mode* (``"load"`` or ``"dump"``), in order."""
+    found = [f for f in formatters.values() if f.accepts(_path(path), mode)]
+    if not found and not silent:
+        raise FormatterError(
+            f"no formatter can {mode} '{os.path.basename(_path(path))}' by its extension; pass "
+            f"formatter=NAME (one of {', '.join(formatters)}) or register your own Formatter"
+        )
+    return found
+
+
+def find_formatter(path: Any, mode: str, name: str = AUTO_FORMATTER) -> type[Formatter]:
+    """The formatter for *path*: by *name*, or the first that accepts it when *name* is auto."""
+    if name == AUTO_FORMATTER or name is None:
+        return find_formatters(path, mode, silent=False)[0]
+    if isinstance(name, type) and issubclass(name, Formatter):
+        return name
+    return get_formatter(name)  # type: ignore[return-value]
+
+
+class TextFormatter(Formatter):
+    name = "text"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".txt", ".log")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> str:
+        with open(_path(path)) as f:
+            return f.read(*args, **kwargs)
+
+    @classmethod
+    def dump(cls, path: str, content: Any, *args: Any, **kwargs: Any) -> None:
+        with open(_path(path), "w") as f:
+            f.write(str(content), *args, **kwargs)
+
+
+class JSONFormatter(Formatter):
+    name = "json"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".json")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        with open(_path(path)) as f:
+            return json.load(f, *args, **kwargs)
+
+    @classmethod
+    def dump(cls, path: str, obj: Any, *args: Any, **kwargs: Any) -> None:
+        with open(_path(path), "w") as f:
+            json.dump(obj, f, *args, **kwargs)
+
+
+class YAMLFormatter(Formatter):
+    name = "yaml"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".yaml", ".yml")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        yaml = _require("yaml", "yaml", "the yaml formatter")
+        with open(_path(path)) as f:
+            return yaml.safe_load(f, *args, **kwargs)
+
+    @classmethod
+    def dump(cls, path: str, obj: Any, *args: Any, **kwargs: Any) -> None:
+        yaml = _require("yaml", "yaml", "the yaml formatter")
+        with open(_path(path), "w") as f:
+            yaml.safe_dump(obj, f, *args, **kwargs)
+
+
+class PickleFormatter(Formatter):
+    name = "pickle"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".pkl", ".pickle", ".p")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        with open(_path(path), "rb") as f:
+            return pickle.load(f, *args, **kwargs)
+
+    @classmethod
+    def dump(cls, path: str, obj: Any, *args: Any, **kwargs: Any) -> None:
+        with open(_path(path), "wb") as f:
+            pickle.dump(obj, f, *args, **kwargs)
+
+
+_TAR_COMPRESSION = (
+    ((".tar.gz", ".tgz"), "gz"),
+    ((".tar.bz2", ".tbz2"), "bz2"),
+    ((".tar.xz", ".txz"), "xz"),
+    ((".tar",), ""),
+)
+
+
+class TarFormatter(Formatter):
+    """``load(path, dst)`` extracts into directory *dst*; ``dump(path, src)`` packs file(s)/dir(s)."""
+
+    name = "tar"
+
+    @classmethod
+    def compression(cls, path: str) -> str | None:
+        for exts, comp in _TAR_COMPRESSION:
+            if _ends(path, *exts):
+                return comp
+        return None
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return cls.compression(path) is not None
+
+    @classmethod
+    def load(cls, path: str, dst: Any, mode: str | None = None, **kwargs: Any) -> None:
+        comp = cls.compression(path) or ""
+        with tarfile.open(_path(path), mode or ("r:" + comp if comp else "r")) as f:
+            extract_kwargs = dict(kwargs.pop("extractall_kwargs", {}))
+            if hasattr(tarfile, "data_filter"):
+                extract_kwargs.setdefault("filter", "data")
+            f.extractall(_path(dst), **extract_kwargs)
+
+    @classmethod
+    def dump(cls, path: str, src: Any, mode: str | None = None, **kwargs: Any) -> None:
+        comp = cls.compression(path) or ""
+        srcs = [os.path.abspath(_path(s)) for s in make_list(src)]
+        common = os.path.dirname(os.path.commonprefix([s.rstrip("/") + "/" for s in srcs]).rstrip("/"))
+        if len(srcs) == 1 and os.path.isdir(srcs[0]):
+            common = srcs[0]
+        add_kwargs = kwargs.pop("add_kwargs", {})
+        with tarfile.open(_path(path), mode or ("w:" + comp if comp else "w"), **kwargs) as f:
+            for s in srcs:
+                if s == common:
+                    for name in sorted(os.listdir(s)):
+                        f.add(os.path.join(s, name), arcname=name, **add_kwargs)
+                else:
+                    f.add(s, arcname=os.path.relpath(s, common), **add_kwargs)
+
+
+class ZipFormatter(Formatter):
+    """``load(path, dst)`` extracts into *dst*; ``dump(path, src)`` packs a file or a directory."""
+
+    name = "zip"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".zip")
+
+    @classmethod
+    def load(cls, path: str, dst: Any, **kwargs: Any) -> None:
+        with zipfile.ZipFile(_path(path), "r", **kwargs) as f:
+            f.extractall(_path(dst))
+
+    @classmethod
+    def dump(cls, path: str, src: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compression", zipfile.ZIP_DEFLATED)
+        with zipfile.ZipFile(_path(path), "w", **kwargs) as f:
+            for s in make_list(src):
+                s = _path(s)
+                if os.path.isfile(s):
+                    f.write(s, os.path.basename(s))
+                    continue
+                for root, _, files in os.walk(s):
+                    for name in sorted(files):
+                        full = os.path.join(root, name)
+                        f.write(full, os.path.relpath(full, s))
+
+
+class GZipFormatter(Formatter):
+    """Reads and writes the decompressed bytes (``str`` is encoded as UTF-8)."""
+
+    name = "gzip"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".gz") and not _ends(path, ".tar.gz")
+
+    @classmethod
+    def load(cls, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        with gzip.open(_path(path), mode, **kwargs) as f:
+            return f.read()
+
+    @classmethod
+    def dump(cls, path: str, obj: Any, mode: str | None = None, **kwargs: Any) -> None:
+        if mode is None:
+            mode = "wt" if isinstance(obj, str) else "wb"
+        with gzip.open(_path(path), mode, **kwargs) as f:
+            f.write(obj)
+
+
+class PythonFormatter(Formatter):
+    """``load`` executes the file and returns it as a module; ``dump`` writes source text."""
+
+    name = "python"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".py")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        import importlib.util
+
+        name = os.path.splitext(os.path.basename(_path(path)))[0].lstrip(".") or "module"
+        spec = importlib.util.spec_from_file_location(name, _path(path))
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+
+    @classmethod
+    def dump(cls, path: str, source: Any, *args: Any, **kwargs: Any) -> None:
+        with open(_path(path), "w") as f:
+            f.write(str(source))
+
+
+class NumpyFormatter(Formatter):
+    """``.npy``: one array; ``.npz``: ``dump(path, a=..., b=...)`` and a dict-like on load."""
+
+    name = "numpy"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".npy", ".npz")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        np = _require("numpy", "numpy", "the numpy formatter")
+        data = np.load(_path(path), *args, **kwargs)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                return {k: data[k] for k in data.files}
+        return data
+
+    @classmethod
+    def dump(cls, path: str, *args: Any, **kwargs: Any) -> None:
+        np = _require("numpy", "numpy", "the numpy formatter")
+        p = _path(path)
+        if p.lower().endswith(".npz"):
+            savez = np.savez_compressed if kwargs.pop("compressed", True) else np.savez
+            with open(p, "wb") as f:
+                savez(f, *args, **kwargs)
+        else:
+            with open(p, "wb") as f:
+                np.save(f, *args, **kwargs)
+
+
+class DataFrameFormatter(Formatter):
+    """pandas DataFrames as CSV, parquet, HDF5 (``key=`` defaults to ``"data"``) or feather."""
+
+    name = "pandas"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return _ends(path, ".csv", ".parquet", ".h5", ".hdf5", ".feather")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        pd = _require("pandas", "pandas", "the pandas formatter")
+        p = _path(path)
+        low = p.lower()
+        if low.endswith(".csv"):
+            return pd.read_csv(p, *args, **kwargs)
+        if low.endswith(".parquet"):
+            return pd.read_parquet(p, *args, **kwargs)
+        if low.endswith(".feather"):
+            return pd.read_feather(p, *args, **kwargs)
+        kwargs.setdefault("key", "data")
+        return pd.read_hdf(p, *args, **kwargs)
+
+    @classmethod
+    def dump(cls, path: str, df: Any, *args: Any, **kwargs: Any) -> None:
+        _require("pandas", "pandas", "the pandas formatter")
+        p = _path(path)
+        low = p.lower()
+        if low.endswith(".csv"):
+            kwargs.setdefault("index", False)
+            df.to_csv(p, *args, **kwargs)
+        elif low.endswith(".parquet"):
+            df.to_parquet(p, *args, **kwargs)
+        elif low.endswith(".feather"):
+            df.to_feather(p, *args, **kwargs)
+        else:
+            kwargs.setdefault("key", "data")
+            df.to_hdf(p, *args, **kwargs)
+
+
+class MatplotlibFormatter(Formatter):
+    """Saves a matplotlib figure (``dump(path, fig)``); the format follows the extension."""
+
+    name = "matplotlib"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return mode == "dump" and _ends(path, ".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps")
+
+    @classmethod
+    def dump(cls, path: str, fig: Any, *args: Any, **kwargs: Any) -> None:
+        _require("matplotlib", "matplotlib", "the matplotlib formatter")
+        p = _path(path)
+        fmt = kwargs.pop("format", os.path.splitext(p)[1].lstrip(".").lower())
+        close = kwargs.pop("close", True)
+        fig.savefig(p, *args, format=fmt, **kwargs)
+        if close:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)

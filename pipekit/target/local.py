@@ -1,0 +1,389 @@
+"""
+Local disk: :class:`LocalFileSystem` and the local targets.
+
+Relative paths resolve against the working directory at the moment the target is created
+(law 0.1.21 resolves them against ``/``). Every write is atomic: ``dump``, ``open("w")``,
+``localize("w")`` and ``copy_to`` write a hidden temporary sibling and rename it into place, so
+a process killed mid-write never leaves a file at the final path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Any, Iterator
+
+from pipekit.errors import TargetExistsError, TargetMissingError
+from pipekit.target.file import (
+    FileSystem,
+    FileSystemDirectoryTarget,
+    FileSystemFileTarget,
+    FileSystemTarget,
+    get_path,
+    split_tmp_name,
+)
+
+__all__ = [
+    "LocalFileSystem",
+    "LocalTarget",
+    "LocalFileTarget",
+    "LocalDirectoryTarget",
+    "AtomicLocalFile",
+    "tmp_sibling_path",
+]
+
+
+def tmp_sibling_path(path: str) -> str:
+    """A hidden, unique temporary name next to *path* that keeps its extensions."""
+    dirname, basename = os.path.split(path)
+    stem, ext = split_tmp_name(basename)
+    return os.path.join(dirname, f".{stem}.pktmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+
+
+class AtomicLocalFile:
+    """
+    A file opened for writing at a temporary sibling of *path*. :meth:`close` renames it into
+    place; leaving a ``with`` block through an exception discards it instead.
+    """
+
+    def __init__(self, path: str, mode: str = "w", perm: int | None = None, **kwargs: Any):
+        self.path = path
+        self.tmp_path = tmp_sibling_path(path)
+        self.perm = perm
+        if "a" in mode and os.path.exists(path):
+            shutil.copyfile(path, self.tmp_path)
+        self._file = open(self.tmp_path, mode.replace("x", "w"), **kwargs)  # noqa: SIM115
+        self._done = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def __iter__(self):
+        return iter(self._file)
+
+    def write(self, data: Any) -> int:
+        return self._file.write(data)
+
+    def close(self) -> None:
+        """Flush, close and rename the temporary file to the final path."""
+        if self._done:
+            return
+        self._done = True
+        self._file.close()
+        if self.perm is not None:
+            os.chmod(self.tmp_path, self.perm)
+        os.replace(self.tmp_path, self.path)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file; the final path is left untouched."""
+        if self._done:
+            return
+        self._done = True
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.tmp_path)
+
+    def __enter__(self) -> AtomicLocalFile:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+    def __del__(self) -> None:
+        # an AtomicLocalFile dropped without close() must not leave a file at the final path
+        if not getattr(self, "_done", True):
+            self.discard()
+
+
+class LocalFileSystem(FileSystem):
+    """
+    The local disk. *base*, when given, is the directory relative paths resolve against;
+    otherwise they resolve against the current working directory.
+    """
+
+    name = "local_fs"
+
+    _default: LocalFileSystem | None = None
+
+    @classmethod
+    def default_instance(cls) -> LocalFileSystem:
+        if cls._default is None:
+            cls._default = cls()
+        return cls._default
+
+    def __init__(self, base: str | None = None, name: str | None = None):
+        self.base = os.path.abspath(os.path.expanduser(base)) if base else None
+        if name:
+            self.name = name
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, LocalFileSystem)
+
+    def __hash__(self) -> int:
+        return hash("local_fs")
+
+    # -- paths ----------------------------------------------------------------------------------
+
+    def abspath(self, path: str) -> str:
+        path = str(path)
+        if path.startswith("file://"):
+            path = path[7:]
+        if "$" in path:
+            path = os.path.expandvars(path)
+        if path.startswith("~"):
+            path = os.path.expanduser(path)
+        if not path.startswith("/"):
+            path = os.path.join(self.base or os.getcwd(), path)
+        return os.path.normpath(path)
+
+    def uri(self, path: str, scheme: bool = True, **kwargs: Any) -> str:
+        return ("file://" if scheme else "") + self.abspath(path)
+
+    def dirname(self, path: str) -> str:
+        return os.path.dirname(path)
+
+    def basename(self, path: str) -> str:
+        return os.path.basename(path)
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(*parts)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def exists(self, path: str, stat: bool = False) -> Any:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return st if stat else True
+
+    def stat(self, path: str) -> os.stat_result:
+        try:
+            return os.stat(path)
+        except FileNotFoundError:
+            raise TargetMissingError(f"cannot stat {path}: it does not exist") from None
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def isfile(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def listdir(self, path: str, pattern: str | None = None, type: str | None = None) -> list[str]:  # noqa: A002
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except FileNotFoundError:
+            raise TargetMissingError(f"cannot list {path}: it does not exist") from None
+        names = []
+        for e in entries:
+            if pattern and not fnmatch.fnmatch(e.name, pattern):
+                continue
+            if type == "f" and e.is_dir():
+                continue
+            if type == "d" and not e.is_dir():
+                continue
+            names.append(e.name)
+        return names
+
+    def existing_names(self, dirpath: str) -> set[str] | None:
+        try:
+            return set(os.listdir(dirpath))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def walk(self, path: str, max_depth: int = -1):
+        base_depth = path.rstrip("/").count("/")
+        for root, dirs, files in os.walk(path):
+            depth = root.rstrip("/").count("/") - base_depth
+            yield root, dirs, files, depth
+            if 0 <= max_depth <= depth:
+                del dirs[:]
+
+    def glob(self, pattern: str, cwd: str | None = None) -> list[str]:
+        import glob as _glob
+
+        if cwd and not os.path.isabs(pattern):
+            pattern = os.path.join(cwd, pattern)
+        return sorted(_glob.glob(self.abspath(pattern)))
+
+    # -- changes --------------------------------------------------------------------------------
+
+    def chmod(self, path: str, perm: int | None, silent: bool = False) -> bool:
+        if perm is None:
+            return False
+        try:
+            os.chmod(path, perm)
+        except FileNotFoundError:
+            if silent:
+                return False
+            raise TargetMissingError(f"cannot chmod {path}: it does not exist") from None
+        return True
+
+    def remove(self, path: str, recursive: bool = True, silent: bool = True) -> bool:
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                if recursive:
+                    shutil.rmtree(path)
+                else:
+                    os.rmdir(path)
+            else:
+                os.remove(path)
+        except FileNotFoundError:
+            if silent:
+                return False
+            raise TargetMissingError(f"cannot remove {path}: it does not exist") from None
+        return True
+
+    def mkdir(self, path: str, perm: int | None = None, recursive: bool = True, silent: bool = True) -> bool:
+        if os.path.isdir(path):
+            if silent:
+                return False
+            raise TargetExistsError(f"cannot create directory {path}: it exists")
+        if recursive:
+            os.makedirs(path, exist_ok=True)
+        else:
+            os.mkdir(path)
+        if perm is not None:
+            os.chmod(path, perm)
+        return True
+
+    def touch(self, path: str, perm: int | None = None) -> None:
+        with open(path, "a"):
+            os.utime(path, None)
+        if perm is not None:
+            os.chmod(path, perm)
+
+    def copy(self, src: str, dst: str, perm: int | None = None) -> str:
+        if not os.path.exists(src):
+            raise TargetMissingError(f"cannot copy {src}: it does not exist")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        tmp = tmp_sibling_path(dst)
+        try:
+            if os.path.isdir(src):
+                shutil.copytree(src, tmp)
+                if os.path.isdir(dst):
+                    shutil.rmtree(dst)
+            else:
+                shutil.copy2(src, tmp)
+            if perm is not None:
+                os.chmod(tmp, perm)
+            os.replace(tmp, dst)
+        except BaseException:
+            self.remove(tmp, silent=True)
+            raise
+        return dst
+
+    def move(self, src: str, dst: str) -> str:
+        if not os.path.exists(src):
+            raise TargetMissingError(f"cannot move {src}: it does not exist")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        try:
+            if os.path.isdir(dst) and os.path.isdir(src):
+                shutil.rmtree(dst)
+            os.replace(src, dst)
+        except OSError:
+            # across devices: copy atomically, then remove the source
+            self.copy(src, dst)
+            self.remove(src)
+        return dst
+
+    def open(self, path: str, mode: str, perm: int | None = None, **kwargs: Any):  # noqa: A003
+        if any(c in mode for c in "wax"):
+            if "x" in mode and os.path.exists(path):
+                raise TargetExistsError(f"cannot create {path}: it exists")
+            return AtomicLocalFile(path, mode, perm=perm, **kwargs)
+        try:
+            return open(path, mode, **kwargs)  # noqa: SIM115
+        except FileNotFoundError:
+            raise TargetMissingError(f"cannot open {path}: it does not exist") from None
+
+    def copy_to_local(self, src: str, dst: str) -> str:
+        return self.copy(src, dst)
+
+    def copy_from_local(self, src: str, dst: str, perm: int | None = None) -> str:
+        return self.copy(src, dst, perm=perm)
+
+    @contextlib.contextmanager
+    def localize_read(self, path: str, **kwargs: Any) -> Iterator[str]:
+        yield path
+
+    @contextlib.contextmanager
+    def localize_write(self, path: str, is_dir: bool = False, append: bool = False,
+                       perm: int | None = None, **kwargs: Any) -> Iterator[str]:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = tmp_sibling_path(path)
+        if append and os.path.exists(path):
+            (shutil.copytree if is_dir else shutil.copy2)(path, tmp)
+        elif is_dir:
+            os.mkdir(tmp)
+        try:
+            yield tmp
+            if not os.path.exists(tmp):
+                return  # nothing was written: leave the final path as it was
+            if perm is not None:
+                os.chmod(tmp, perm)
+            if is_dir and os.path.isdir(path):
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+        finally:
+            self.remove(tmp, silent=True)
+
+
+def _tmp_path(ext: Any, tmp_dir: str | None) -> str:
+    from pipekit.config import Config
+
+    base = tmp_dir or Config.instance().get_expanded("target", "tmp_dir", None) or tempfile.gettempdir()
+    os.makedirs(base, exist_ok=True)
+    suffix = ""
+    if isinstance(ext, str) and ext:
+        suffix = ext if ext.startswith(".") else "." + ext
+    return os.path.join(base, f"pipekit_tmp_{uuid.uuid4().hex[:12]}{suffix}")
+
+
+class LocalTarget(FileSystemTarget):
+    """
+    A path on the local disk. With *is_tmp* (True or an extension), *path* may be omitted: a
+    unique temporary path is chosen and removed when the target is garbage collected.
+    """
+
+    def __init__(self, path: Any = None, fs: LocalFileSystem | None = None, is_tmp: Any = False,
+                 tmp_dir: str | None = None, **kwargs: Any):
+        if path is None:
+            if not is_tmp:
+                raise ValueError(f"{self.__class__.__name__} needs a path unless is_tmp is set")
+            path = _tmp_path(is_tmp, tmp_dir)
+        self.is_tmp = bool(is_tmp)
+        if fs is None:
+            fs = LocalFileSystem.default_instance()
+        elif isinstance(fs, str):
+            fs = LocalFileSystem(name=fs)
+        super().__init__(get_path(path), fs=fs, **kwargs)
+
+    def __del__(self) -> None:
+        if getattr(self, "is_tmp", False) and os.path.exists(self.path):
+            with contextlib.suppress(Exception):
+                self.fs.remove(self.path, silent=True)
+
+    @classmethod
+    def file_class(cls) -> type:
+        return LocalFileTarget
+
+    @classmethod
+    def directory_class(cls) -> type:
+        return LocalDirectoryTarget
+
+
+class LocalFileTarget(LocalTarget, FileSystemFileTarget):
+    """A file on the local disk."""
+
+
+class LocalDirectoryTarget(LocalTarget, FileSystemDirectoryTarget):
+    """A directory on the local disk."""

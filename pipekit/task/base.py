@@ -1,0 +1,266 @@
+"""
+The task classes: :class:`Task`, :class:`ExternalTask`, :class:`WrapperTask` and their metaclass
+:class:`Register`.
+
+They are luigi tasks (requires / output / run, parameters as command-line options). pipekit adds
+law's ``req()`` for passing parameters down a dependency chain, index control, progress and
+message publishing, and two speed-ups that do not change behaviour: ``get_params()`` is cached per
+class and a task's id is computed on first use.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import sys
+from collections import deque
+from typing import Any, Iterator
+
+import luigi
+import luigi.task
+import luigi.task_register
+
+from pipekit.structure import iter_leaves
+
+__all__ = ["Register", "BaseTask", "Task", "ExternalTask", "WrapperTask", "set_cli_values",
+           "cli_values_for", "flatten_outputs"]
+
+logger = logging.getLogger("pipekit.task")
+
+# values given on the command line, by task family: {family: {param_name: raw string}}
+_cli_values: dict[str, dict[str, str]] = {}
+
+
+def set_cli_values(values: dict[str, dict[str, str]]) -> None:
+    """Record command-line values per task family (used by ``prefer_params_cli``)."""
+    _cli_values.clear()
+    _cli_values.update(values)
+
+
+def cli_values_for(family: str) -> dict[str, str]:
+    """Command-line values recorded for *family*."""
+    return _cli_values.get(family, {})
+
+
+def flatten_outputs(struct: Any) -> list[Any]:
+    """Leaves of an output structure; a target collection stays one leaf."""
+    return list(iter_leaves(struct))
+
+
+def _matches(name: str, patterns: set[str]) -> bool:
+    return name in patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns if "*" in p or "?" in p)
+
+
+class Register(luigi.task_register.Register):
+    """
+    luigi's task metaclass. ``exclude_index`` is not inherited: every class says for itself
+    whether ``pipekit index`` lists it (default: listed).
+    """
+
+    def __new__(metacls, classname: str, bases: tuple, classdict: dict, **kwargs: Any):
+        classdict.setdefault("exclude_index", False)
+        return super().__new__(metacls, classname, bases, classdict, **kwargs)
+
+
+class BaseTask(luigi.Task, metaclass=Register):
+    """Parameter passing (``req``), cached parameter lookup and lazy task ids."""
+
+    exclude_index = True
+
+    #: parameters never passed on by :meth:`req` (on either side)
+    exclude_params_req: set[str] = set()
+    #: parameters this class does not take from the instance it is required by
+    exclude_params_req_get: set[str] = set()
+    #: parameters this class does not hand on to tasks it requires
+    exclude_params_req_set: set[str] = set()
+    #: parameters hidden in ``repr()``
+    exclude_params_repr: set[str] = set()
+    #: parameters hidden in ``repr()`` when they hold an empty value
+    exclude_params_repr_empty: set[str] = set()
+    #: parameters not written to the index (completion)
+    exclude_params_index: set[str] = set()
+    #: parameters for which a value given on the command line beats the value passed by req()
+    prefer_params_cli: set[str] = set()
+
+    # -- speed: cached parameter list, lazy task id ----------------------------------------------
+
+    @classmethod
+    def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
+        cached = cls.__dict__.get("_pipekit_params")
+        if cached is None:
+            cached = super().get_params()
+            type.__setattr__(cls, "_pipekit_params", cached)
+        return list(cached)
+
+    @classmethod
+    def get_param_names(cls) -> list[str]:
+        return [name for name, _ in cls.get_params()]
+
+    @property
+    def task_id(self) -> str:
+        tid = self.__dict__.get("_task_id")
+        if tid is None:
+            tid = luigi.task.task_id_str(
+                self.get_task_family(), self.to_str_params(only_significant=True, only_public=True)
+            )
+            self.__dict__["_task_id"] = tid
+        return tid
+
+    @task_id.setter
+    def task_id(self, value: str) -> None:
+        self.__dict__["_task_id"] = value
+
+    def __hash__(self) -> int:
+        return hash(self.task_id)
+
+    def __eq__(self, other: Any) -> bool:
+        return self.__class__ == other.__class__ and self.task_id == other.task_id
+
+    # -- requiring other tasks ------------------------------------------------------------------
+
+    @classmethod
+    def req_params(cls, inst: luigi.Task, _exclude: Any = None, _prefer_cli: Any = None,
+                   _skip_task_excludes: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """
+        Parameter values for an instance of this class required by *inst*: the values of all
+        parameters both classes have, minus exclusions, updated by *kwargs*.
+        """
+        own = {name for name, _ in cls.get_params()}
+        params = {name: getattr(inst, name) for name, _ in inst.get_params() if name in own}
+        exclude = set() if _exclude is None else set([_exclude] if isinstance(_exclude, str) else _exclude)
+        if not _skip_task_excludes:
+            exclude |= set(cls.exclude_params_req) | set(cls.exclude_params_req_get)
+            exclude |= set(getattr(inst, "exclude_params_req", ())) | set(getattr(inst, "exclude_params_req_set", ()))
+        if exclude:
+            params = {k: v for k, v in params.items() if not _matches(k, exclude)}
+        params.update(kwargs)
+        prefer = set(cls.prefer_params_cli or ()) if _prefer_cli is None else set(_prefer_cli)
+        if prefer:
+            given = cli_values_for(cls.get_task_family())
+            for name in prefer:
+                if name in given and name not in kwargs:
+                    params.pop(name, None)
+        return params
+
+    @classmethod
+    def req(cls, inst: luigi.Task, **kwargs: Any) -> BaseTask:
+        """An instance of this class with parameters taken from *inst* (see :meth:`req_params`)."""
+        return cls(**cls.req_params(inst, **kwargs))
+
+    # -- completeness ---------------------------------------------------------------------------
+
+    def complete(self) -> bool:
+        outputs = flatten_outputs(self.output())
+        if not outputs:
+            logger.warning("%r has no outputs and no complete() method; treating it as complete", self)
+            return True
+        return all(o.exists() for o in outputs)
+
+    # -- representation -------------------------------------------------------------------------
+
+    def _repr_params(self, all_params: bool = False) -> list[tuple[str, str]]:
+        out = []
+        for name, param in self.get_params():
+            if not all_params and (not param.significant or name in self.exclude_params_repr):
+                continue
+            value = getattr(self, name)
+            if name in self.exclude_params_repr_empty and value in (None, "", (), "NO_STR", -1):
+                continue
+            out.append((name, param.serialize(value)))
+        return out
+
+    def repr(self, all_params: bool = False, color: bool = False) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in self._repr_params(all_params))
+        return f"{self.get_task_family()}({params})"
+
+    def __repr__(self) -> str:
+        return self.repr()
+
+    def cli_args(self, exclude: Any = None, replace: dict[str, Any] | None = None) -> list[str]:
+        """This task's parameters as command-line arguments (``["--n", "5", ...]``)."""
+        exclude = set(exclude or ())
+        replace = replace or {}
+        args: list[str] = []
+        for name, param in self.get_params():
+            if name in exclude:
+                continue
+            value = replace[name] if name in replace else param.serialize(getattr(self, name))
+            args.extend([f"--{name.replace('_', '-')}", str(value)])
+        return args
+
+    # -- dependency traversal -------------------------------------------------------------------
+
+    def walk_deps(self, max_depth: int = -1, order: str = "level") -> Iterator[tuple[luigi.Task, int]]:
+        """Yield ``(task, depth)`` for this task and its requirements, breadth first."""
+        seen: set[str] = set()
+        queue: deque = deque([(self, 0)])
+        while queue:
+            task, depth = queue.popleft()
+            if task.task_id in seen:
+                continue
+            seen.add(task.task_id)
+            yield task, depth
+            if max_depth < 0 or depth < max_depth:
+                queue.extend((dep, depth + 1) for dep in luigi.task.flatten(task.requires()))
+
+
+class Task(BaseTask):
+    """
+    The base of analysis tasks. Adds messages and progress that show in the luigi scheduler
+    (and on stdout), and a logger per task.
+    """
+
+    exclude_index = True
+    #: how many published messages the scheduler keeps
+    message_cache_size = 10
+
+    @property
+    def logger(self) -> logging.Logger:
+        return logging.getLogger(f"pipekit.task.{self.get_task_family()}")
+
+    def publish_message(self, msg: Any, stdout: Any = sys.stdout, scheduler: bool = True) -> None:
+        """Print *msg* and show it as the task's status message in the scheduler."""
+        msg = str(msg)
+        if stdout is not None:
+            stdout.write(msg + "\n")
+            stdout.flush()
+        if scheduler and callable(getattr(self, "set_status_message", None)):
+            cache = self.__dict__.setdefault("_message_cache", [])
+            cache.append(msg)
+            del cache[: max(0, len(cache) - self.message_cache_size)]
+            self.set_status_message("\n".join(cache))
+
+    def publish_progress(self, percentage: float) -> None:
+        """Report progress (0-100) to the scheduler, rounded to whole percent."""
+        pct = int(round(percentage))
+        if pct != self.__dict__.get("_last_progress") and callable(getattr(self, "set_progress_percentage", None)):
+            self.__dict__["_last_progress"] = pct
+            self.set_progress_percentage(pct)
+
+    def create_progress_callback(self, n_total: int, reach: tuple[float, float] = (0, 100)):
+        """A function ``callback(i)`` that publishes progress for step *i* of *n_total*."""
+        lo, hi = reach
+
+        def callback(i: int) -> None:
+            self.publish_progress(lo + (hi - lo) * float(i + 1) / max(1, n_total))
+
+        return callback
+
+
+class ExternalTask(Task):
+    """A task whose outputs are produced outside the pipeline (it has no ``run``)."""
+
+    exclude_index = True
+    run = None  # type: ignore[assignment]
+
+
+class WrapperTask(Task):
+    """A task that only bundles requirements; complete when they all are."""
+
+    exclude_index = True
+
+    def complete(self) -> bool:
+        return all(r.complete() for r in luigi.task.flatten(self.requires()))
+
+    def output(self) -> Any:
+        return [t.output() for t in luigi.task.flatten(self.requires())]
