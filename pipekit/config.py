@@ -88,6 +88,10 @@ class Config(configparser.ConfigParser):
 
     _instance: Config | None = None
 
+    #: values a Config pushed into luigi's config, per luigi config object: a later Config (after
+    #: :meth:`reset`) may replace these, but never values luigi's own files or a user set
+    _pushed_to_luigi: dict[int, dict[tuple[str, str], str]] = {}
+
     #: defaults every installation has; a law.cfg overrides them
     _default_config: dict[str, dict[str, Any]] = {
         "core": {
@@ -98,7 +102,7 @@ class Config(configparser.ConfigParser):
             "sync_env": True,
             "sync_luigi_config": True,
         },
-        "logging": {"law": "INFO", "pipekit": "INFO", "luigi-interface": "WARNING"},
+        "logging": {},
         "modules": {},
         "task": {"colored_repr": False},
         "target": {"default_local_fs": "local_fs", "tmp_dir": None},
@@ -165,14 +169,16 @@ class Config(configparser.ConfigParser):
             self.update(self._default_config)
 
         if self.config_file:
+            own = None
             if not skip_includes:
-                # peek into the file for [core] inherit before reading it for real
-                peek = Config(self.config_file, skip_defaults=True, skip_includes=True,
-                              skip_env_sync=True, skip_luigi_sync=True)
-                self._include(peek.get_expanded("core", "inherit", None), peek.config_files)
+                # this file's own [core] inherit/extend: after merging, [core] may hold values of
+                # inherited files, whose paths are relative to those files and already applied
+                own = Config(self.config_file, skip_defaults=True, skip_includes=True,
+                             skip_env_sync=True, skip_luigi_sync=True)
+                self._include(own.get_expanded("core", "inherit", None), own.config_files)
             self._read_file_checked(self.config_file)
-            if not skip_includes:
-                self._include(self.get_expanded("core", "extend", None), [self.config_file])
+            if own is not None:
+                self._include(own.get_expanded("core", "extend", None), own.config_files)
 
         if not skip_env_sync and self.get_expanded_bool("core", "sync_env", True):
             self.sync_env()
@@ -187,23 +193,45 @@ class Config(configparser.ConfigParser):
     def _read_file_checked(self, path: str) -> None:
         try:
             with open(path, encoding="utf-8") as f:
-                self.read_file(f, source=path)
+                text = f.read()
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: not a text file ({e.reason})") from None
+        lines = text.splitlines()
+        self._check_headers(path, lines)
+        try:
+            self.read_string(text, source=path)
         except configparser.MissingSectionHeaderError as e:
             raise ConfigError(
                 f"{path}:{e.lineno}: option outside of a section: {e.line.strip()!r}; "
                 "put it below a header such as [core]"
             ) from None
         except configparser.ParsingError as e:
-            lineno, line = e.errors[0]
+            lineno = e.errors[0][0]
+            # configparser stores repr(line) in some Python versions; show the line as written
+            line = lines[lineno - 1] if 0 < lineno <= len(lines) else e.errors[0][1]
             raise ConfigError(
                 f"{path}:{lineno}: cannot parse line {line.strip()!r}; "
                 "expected 'key: value', 'key = value' or a [section] header"
             ) from None
         except (configparser.DuplicateOptionError, configparser.DuplicateSectionError) as e:
-            raise ConfigError(f"{path}:{e.lineno}: {e.message.split(': ', 1)[-1]}") from None
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{path}: not a text file ({e.reason})") from None
+            raise ConfigError(
+                f"{path}:{e.lineno}: {e.message.split(': ', 1)[-1]}; remove one of them"
+            ) from None
         self.config_files.append(path)
+
+    def _check_headers(self, path: str, lines: list[str]) -> None:
+        """
+        Reject broken section headers such as ``[luigi_core`` (no ``]``). With valueless options
+        allowed (as ``[modules]`` needs), configparser would read them as an option name.
+        """
+        for lineno, line in enumerate(lines, 1):
+            if not line.startswith("["):
+                continue  # indented lines continue a value and may start with "["
+            if not self.SECTCRE.match(line.rstrip()):
+                raise ConfigError(
+                    f"{path}:{lineno}: broken section header {line.strip()!r}; "
+                    "write it as [name]"
+                )
 
     def _include(self, value: str | None, relative_to: list[str]) -> None:
         if not value:
@@ -216,7 +244,8 @@ class Config(configparser.ConfigParser):
             if not os.path.isfile(path):
                 raise ConfigError(
                     f"{relative_to[0] if relative_to else 'config'}: [core] inherit/extend names "
-                    f"'{name}', which does not exist at '{path}'"
+                    f"'{name}', which does not exist at '{path}'; paths are relative to the file "
+                    "that names them"
                 )
             other = Config(path, skip_defaults=True, skip_env_sync=True, skip_luigi_sync=True)
             self.update({s: dict(other.items(s, raw=True)) for s in other.sections()})
@@ -250,19 +279,30 @@ class Config(configparser.ConfigParser):
         import luigi.configuration
 
         lconf = luigi.configuration.get_config()
+        pushed = Config._pushed_to_luigi.setdefault(id(lconf), {})
         for section in self.sections():
             if not section.startswith("luigi_"):
                 continue
             lsection = section[len("luigi_"):]
             for option in self.options(section):
-                if lconf.has_option(lsection, option):
+                key = (lsection, option)
+                if lconf.has_option(lsection, option) and (
+                    key not in pushed or lconf.get(lsection, option, raw=True) != pushed[key]
+                ):
                     continue  # luigi's own config files and env win, as with law
                 value = self.get_expanded(section, option)
                 if value is None:
                     continue
                 if not lconf.has_section(lsection):
                     lconf.add_section(lsection)
-                lconf.set(lsection, option, value)
+                try:
+                    lconf.set(lsection, option, value)
+                except ValueError as e:  # luigi's %-interpolation rejects a lone "%"
+                    raise ConfigError(
+                        f"[{section}] {option} = {value!r} in {self.config_file or 'the config'} "
+                        f"cannot be passed to luigi ({e}); write %% for a literal %"
+                    ) from None
+                pushed[key] = value
 
     # -- access ---------------------------------------------------------------------------------
 

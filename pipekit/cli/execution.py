@@ -1,0 +1,185 @@
+"""
+Running tasks with luigi and reporting what happened, shared by ``pipekit run`` and ``%ilaw``.
+
+Logging is short: one line when a task starts, finishes or fails (with the task's traceback),
+then luigi's execution summary. luigi's own per-task chatter is silenced unless asked for with
+``--log-level`` or ``[logging] luigi-interface``. The exit code is 0 when everything ran (or was
+already complete) and 1 when a task failed or could not be scheduled.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from typing import Any
+
+__all__ = ["setup_logging", "run_tasks", "run_interactive", "install_event_handlers"]
+
+_handlers_installed = False
+_start_times: dict[str, float] = {}
+
+
+class _ShortFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info:
+            msg += "\n" + self.formatException(record.exc_info)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname}: {msg}"
+        return msg
+
+
+def setup_logging(level: str | None = None) -> None:
+    """Configure the pipekit, luigi and task loggers from ``[logging]`` and *level*."""
+    import luigi.configuration
+
+    from pipekit.config import Config
+
+    lconf = luigi.configuration.get_config()
+    if not lconf.has_option("core", "no_configure_logging") and not lconf.has_option("core", "logging_conf_file"):
+        if not lconf.has_section("core"):
+            lconf.add_section("core")
+        lconf.set("core", "no_configure_logging", "True")
+
+    cfg = Config.instance()
+    root = logging.getLogger("pipekit")
+    if not any(getattr(h, "_pipekit", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(_ShortFormatter())
+        handler._pipekit = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+    for name in ("luigi-interface", "luigi"):
+        lg = logging.getLogger(name)
+        if not any(getattr(h, "_pipekit", False) for h in lg.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(_ShortFormatter())
+            handler._pipekit = True  # type: ignore[attr-defined]
+            lg.addHandler(handler)
+            lg.propagate = False
+    levels = {"pipekit": "INFO", "luigi-interface": "CRITICAL", "luigi": "CRITICAL"}
+    for name, value in cfg.items("logging"):
+        if value and name != "law":
+            levels[name] = str(value).upper()
+    if level:
+        levels.update({"pipekit": level.upper(), "luigi-interface": level.upper(), "luigi": level.upper()})
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(getattr(logging, value, logging.INFO))
+
+
+def _out(msg: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(msg + "\n")
+    stream.flush()
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback of *exc* without the frames of luigi's worker that called ``run()``."""
+    import os
+
+    import luigi
+
+    luigi_dir = os.path.dirname(luigi.__file__)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(luigi_dir):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
+def install_event_handlers() -> None:
+    """Print one line per task start, success and failure (once per process)."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    import luigi
+
+    from pipekit.errors import PipekitError
+
+    @luigi.Task.event_handler(luigi.Event.START)
+    def _on_start(task: Any) -> None:
+        _start_times[task.task_id] = time.time()
+        _out(f"running {task!r}")
+
+    @luigi.Task.event_handler(luigi.Event.SUCCESS)
+    def _on_success(task: Any) -> None:
+        t0 = _start_times.pop(task.task_id, None)
+        took = f" ({time.time() - t0:.2f} s)" if t0 else ""
+        _out(f"done    {task!r}{took}")
+
+    @luigi.Task.event_handler(luigi.Event.FAILURE)
+    def _on_failure(task: Any, exc: BaseException) -> None:
+        if isinstance(exc, PipekitError):
+            _out(f"failed  {task!r}: {exc}", err=True)
+            return
+        tb = _user_traceback(exc)
+        _out(f"failed  {task!r}: {type(exc).__name__}: {exc}\n{tb}", err=True)
+
+    @luigi.Task.event_handler(luigi.Event.BROKEN_TASK)
+    def _on_broken(task: Any, exc: BaseException) -> None:
+        _out(f"broken  {task!r}: checking or scheduling it raised {type(exc).__name__}: {exc}", err=True)
+
+    @luigi.Task.event_handler(luigi.Event.DEPENDENCY_MISSING)
+    def _on_missing(task: Any) -> None:
+        _out(f"missing {task!r}: an external input does not exist", err=True)
+
+
+def _use_local_scheduler(opts: Any) -> bool:
+    import luigi.configuration
+
+    if opts.local_scheduler is not None:
+        return bool(opts.local_scheduler)
+    if opts.scheduler_host:
+        return False
+    lconf = luigi.configuration.get_config()
+    if lconf.has_option("core", "local_scheduler"):
+        return lconf.getboolean("core", "local_scheduler")
+    return True  # pipekit's default: work out of the box without a luigid
+
+
+def run_tasks(tasks: list[Any], opts: Any) -> int:
+    """Run *tasks* with luigi; returns the exit code (0 success, 1 failure)."""
+    import luigi
+    import luigi.configuration
+    from luigi.execution_summary import LuigiStatusCode
+
+    setup_logging(opts.log_level)
+    install_event_handlers()
+    lconf = luigi.configuration.get_config()
+    if not lconf.has_section("core"):
+        lconf.add_section("core")
+    # LocalWorkflow reads the worker count from here to run branches in parallel
+    lconf.set("core", "workers", str(opts.workers))
+    env: dict[str, Any] = {"workers": opts.workers, "local_scheduler": _use_local_scheduler(opts),
+                           "no_lock": opts.no_lock}
+    if opts.scheduler_host:
+        env["scheduler_host"] = opts.scheduler_host
+    if opts.scheduler_port:
+        env["scheduler_port"] = opts.scheduler_port
+    result = luigi.build(tasks, detailed_summary=True, **env)
+    _out(result.summary_text.strip("\n"))
+    ok = result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+    return 0 if ok else 1
+
+
+def run_interactive(task: Any, opts: Any) -> int:
+    """Handle ``--print-*``, ``--remove-output`` and ``--fetch-output``."""
+    from pipekit.task import interactive
+
+    setup_logging(opts.log_level)
+    inter = opts.interactive
+    if "print_deps" in inter:
+        interactive.print_task_deps(task, inter["print_deps"])
+    if "print_status" in inter:
+        interactive.print_task_status(task, inter["print_status"])
+    if "print_output" in inter:
+        interactive.print_task_output(task, inter["print_output"])
+    if "fetch_output" in inter:
+        interactive.fetch_task_output(task, inter["fetch_output"])
+    if "remove_output" in inter:
+        run_after = interactive.remove_task_output(task, inter["remove_output"])
+        if run_after:
+            return run_tasks([task], opts)
+    return 0

@@ -1,0 +1,251 @@
+"""
+The interactive task options: ``--print-deps``, ``--print-status``, ``--print-output``,
+``--remove-output`` and ``--fetch-output``. They walk the dependency tree to a depth and print
+it (in law's tree layout), or remove / copy outputs.
+
+Depth 0 is the task itself, 1 adds its direct requirements, -1 walks everything. A workflow
+shows its output collection once (one listing per directory) with a summary of present and
+missing branches, not one line per branch; a task class may add lines through
+``extra_status_lines(target_depth)`` (remote workflows show their jobs there).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Iterator
+
+import luigi
+
+from pipekit.errors import UsageError
+from pipekit.target.collection import TargetCollection
+from pipekit.target.file import FileSystemTarget
+
+__all__ = [
+    "print_task_deps",
+    "print_task_status",
+    "print_task_output",
+    "remove_task_output",
+    "fetch_task_output",
+    "walk_tree",
+]
+
+
+def _ints(spec: str, n: int, what: str) -> list[str]:
+    parts = [p.strip() for p in str(spec).split(",")]
+    if not parts[0].lstrip("-").isdigit():
+        raise UsageError(f"{what} needs a depth as first value (e.g. 0, 1 or -1), got {spec!r}")
+    return parts + [""] * (n - len(parts))
+
+
+def walk_tree(task: Any, max_depth: int) -> Iterator[tuple[Any, int, str, bool]]:
+    """Yield ``(task, depth, prefix, seen_before)`` in tree order with law-style prefixes."""
+    seen: set[str] = set()
+
+    def visit(t: Any, depth: int, prefix: str, last: bool) -> Iterator[tuple[Any, int, str, bool]]:
+        again = t.task_id in seen
+        seen.add(t.task_id)
+        if depth == 0:
+            line_prefix = ""
+        else:
+            line_prefix = prefix + ("└──" if last else "├──")
+        yield t, depth, line_prefix, again
+        if again or (0 <= max_depth <= depth):
+            return
+        deps = luigi.task.flatten(t.requires())
+        child_prefix = prefix + ("   " if last or depth == 0 else "│  ")
+        if depth == 0:
+            child_prefix = ""
+        for i, dep in enumerate(deps):
+            yield from visit(dep, depth + 1, child_prefix, i == len(deps) - 1)
+
+    yield from visit(task, 0, "", True)
+
+
+def _leaves_with_keys(struct: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(struct, dict):
+        for k, v in struct.items():
+            yield from _leaves_with_keys(v, f"{key}{k}: " if not key else f"{key}{k}.")
+    elif isinstance(struct, (list, tuple)):
+        for i, v in enumerate(struct):
+            yield from _leaves_with_keys(v, f"{key}{i}: " if not key else f"{key}{i}.")
+    elif struct is not None:
+        yield key.rstrip(". ") + (": " if key else ""), struct
+
+
+def _fmt_key(key: str) -> str:
+    k = key.rstrip(": ")
+    return f"{k}: " if k else ""
+
+
+def _target_status_lines(target: Any, target_depth: int) -> list[str]:
+    if isinstance(target, TargetCollection):
+        lines = [target.status_text()]
+        if target_depth > 0:
+            existing = set(target.existing_keys())
+            for key, value in target.items():
+                state = "existent" if key in existing else "absent"
+                reprs = ", ".join(repr(t) for _, t in _leaves_with_keys(value))
+                lines.append(f"{key}: {state} ({reprs})")
+        return lines
+    try:
+        return ["existent" if target.exists() else "absent"]
+    except Exception as e:  # a storage error is shown, not hidden as "absent"
+        return [f"error: {type(e).__name__}: {e}"]
+
+
+def _header(what: str, depth: int, extra: str = "") -> None:
+    print(f"print task {what} with max_depth {depth}{extra}\n")
+
+
+def print_task_deps(task: Any, spec: str) -> None:
+    depth = int(_ints(spec, 1, "--print-deps")[0])
+    _header("dependencies", depth)
+    for t, d, prefix, _ in walk_tree(task, depth):
+        if d > 0:
+            print(_connector(prefix))
+        print(f"{prefix}{d} > {t!r}")
+
+
+def print_task_status(task: Any, spec: str) -> None:
+    parts = _ints(spec, 2, "--print-status")
+    depth = int(parts[0])
+    target_depth = int(parts[1]) if parts[1] else 0
+    _header("status", depth, f" and target_depth {target_depth}")
+    for t, d, prefix, again in walk_tree(task, depth):
+        if d > 0:
+            print(_connector(prefix))
+        print(f"{prefix}{d} > {t!r}")
+        body = _body(prefix, d)
+        if again:
+            print(f"{body}(shown above)")
+            continue
+        try:
+            outputs = t.output()
+        except Exception as e:
+            print(f"{body}error computing outputs: {type(e).__name__}: {e}")
+            continue
+        leaves = list(_leaves_with_keys(outputs))
+        if not leaves:
+            print(f"{body}no outputs")
+        for key, target in leaves:
+            print(f"{body}{_fmt_key(key)}{target!r}")
+            for line in _target_status_lines(target, target_depth):
+                print(f"{body}  {line}")
+        extra = getattr(t, "extra_status_lines", None)
+        if callable(extra):
+            for line in extra(target_depth):
+                print(f"{body}{line}")
+
+
+def _connector(prefix: str) -> str:
+    # the vertical line above a child entry: parent's columns plus a bar
+    return (prefix[:-3] + "│").rstrip() if prefix else "│"
+
+
+def _body(prefix: str, depth: int) -> str:
+    base = prefix.replace("└──", "   ").replace("├──", "│  ")
+    return base + ("│     " if depth == 0 else "      ")
+
+
+def _iter_output_targets(task: Any, max_depth: int) -> Iterator[tuple[Any, Any]]:
+    seen: set[str] = set()
+    for t, _, _, again in walk_tree(task, max_depth):
+        if again or t.task_id in seen:
+            continue
+        seen.add(t.task_id)
+        for _, target in _leaves_with_keys(t.output()):
+            if isinstance(target, TargetCollection):
+                for leaf in target.iter_targets():
+                    yield t, leaf
+            else:
+                yield t, target
+
+
+def print_task_output(task: Any, spec: str) -> None:
+    depth = int(_ints(spec, 1, "--print-output")[0])
+    _header("output", depth, ", showing schemes")
+    for _, target in _iter_output_targets(task, depth):
+        print(target.uri() if hasattr(target, "uri") else repr(target))
+
+
+def _mode(raw: str, what: str) -> str:
+    raw = (raw or "").strip().lower()
+    if raw in ("i", "interactive"):
+        if not sys.stdin.isatty():
+            raise UsageError(f"{what} mode 'interactive' needs a terminal; use a(ll) or d(ry)")
+        return "i"
+    if raw in ("a", "all"):
+        return "a"
+    if raw in ("d", "dry"):
+        return "d"
+    if raw:
+        raise UsageError(f"unknown {what} mode {raw!r}; use i(nteractive), a(ll) or d(ry)")
+    if sys.stdin.isatty():
+        answer = input(f"{what}: select mode - i)nteractive, a)ll, d)ry [d]: ").strip().lower() or "d"
+        return _mode(answer, what)
+    return "a"  # not a terminal: the depth given on the command line is the instruction
+
+
+def _ask(question: str) -> bool:
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _truthy(raw: str) -> bool:
+    return raw.strip().lower() in ("1", "y", "yes", "true", "r", "run")
+
+
+def remove_task_output(task: Any, spec: str) -> bool:
+    """Remove outputs down to the depth; returns whether the task should run afterwards."""
+    parts = _ints(spec, 3, "--remove-output")
+    depth = int(parts[0])
+    mode = _mode(parts[1], "remove-output")
+    print(f"remove task output with max_depth {depth}" + (" (dry run)" if mode == "d" else "") + "\n")
+    for t, d, prefix, again in walk_tree(task, depth):
+        if again:
+            continue
+        print(f"{prefix}{d} > {t!r}")
+        body = _body(prefix, d)
+        if isinstance(t, luigi.ExternalTask) or getattr(t, "run", None) is None:
+            print(f"{body}skipped (external task)")
+            continue
+        if mode == "i" and not _ask(f"{body}remove outputs of {t!r}?"):
+            print(f"{body}kept")
+            continue
+        for key, target in _leaves_with_keys(t.output()):
+            exists = target.exists() if not isinstance(target, TargetCollection) else target.count() > 0
+            if not exists:
+                print(f"{body}{_fmt_key(key)}{target!r}: absent")
+                continue
+            if mode == "d":
+                print(f"{body}{_fmt_key(key)}{target!r}: would be removed")
+                continue
+            target.remove()
+            print(f"{body}{_fmt_key(key)}{target!r}: removed")
+    return mode != "d" and _truthy(parts[2])
+
+
+def fetch_task_output(task: Any, spec: str) -> None:
+    """Copy outputs down to the depth into a local directory (default: working directory)."""
+    parts = _ints(spec, 3, "--fetch-output")
+    depth = int(parts[0])
+    mode = _mode(parts[1], "fetch-output")
+    dst_dir = os.path.abspath(os.path.expanduser(parts[2] or "."))
+    print(f"fetch task output with max_depth {depth} to {dst_dir}" + (" (dry run)" if mode == "d" else "") + "\n")
+    from pipekit.target.local import LocalDirectoryTarget
+
+    dst = LocalDirectoryTarget(dst_dir)
+    for t, target in _iter_output_targets(task, depth):
+        if not isinstance(target, FileSystemTarget):
+            continue
+        if not target.exists():
+            print(f"{target.uri()}: absent")
+            continue
+        if mode == "i" and not _ask(f"fetch {target.uri()}?"):
+            continue
+        if mode == "d":
+            print(f"{target.uri()}: would be copied to {os.path.join(dst_dir, target.basename)}")
+            continue
+        dst.touch()
+        path = target.copy_to(dst)
+        print(f"{target.uri()}: copied to {path}")
