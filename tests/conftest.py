@@ -1,0 +1,59 @@
+"""
+Shared fixtures for the pipekit test suite.
+
+Every test starts with a fresh process-wide configuration: no cached :class:`pipekit.config.Config`
+instance, no ``LAW_*`` / ``PIPEKIT_*`` environment variables from the developer's shell, and a
+luigi configuration singleton that is thrown away afterwards (``[luigi_*]`` sections are pushed
+into it). Add further fixtures below; keep this one cheap, it runs for every test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fresh_config(monkeypatch: pytest.MonkeyPatch):
+    """Reset pipekit's config instance, LAW_*/PIPEKIT_* env vars and luigi's config singleton."""
+    import luigi.configuration
+
+    from pipekit.config import Config
+
+    for name in list(os.environ):
+        if name.startswith(("LAW_", "PIPEKIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(Config, "_instance", None)
+    # a new luigi config is created on next use and the previous one restored after the test
+    monkeypatch.setattr(luigi.configuration.LuigiConfigParser, "_instance", None)
+    yield
+    Config._instance = None
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """An empty home directory (``~``) and working directory, so no real law.cfg is discovered."""
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    return home
+
+
+def _require_service(name: str, available: bool, reason: str = "") -> None:
+    """Skip the test when *name* is not available, except in CI (``CI=true``), where it fails."""
+    if available:
+        return
+    msg = f"{name} is not available" + (f": {reason}" if reason else "")
+    if os.getenv("CI", "").lower() == "true":
+        pytest.fail(f"{msg} (CI=true requires every test service; see tests/infra/ and .ci/run)")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def require_service():
+    """``require_service(name, available, reason)``: skip locally, fail in CI, when a service is missing."""
+    return _require_service
