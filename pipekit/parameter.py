@@ -9,7 +9,6 @@ parameter values.
 
 from __future__ import annotations
 
-import csv
 from typing import Any, Callable
 
 import luigi
@@ -72,6 +71,12 @@ class Parameter(luigi.Parameter):
         self.parse_empty = parse_empty
         super().__init__(*args, **kwargs)
 
+    def _parse_or_no_value(self, x: Any) -> Any:
+        # luigi's hook for command-line values: it reads "" as "not given" (use the default)
+        if self.parse_empty and x == "":
+            return self.parse(x)
+        return super()._parse_or_no_value(x)
+
 
 class TaskInstanceParameter(Parameter):
     """Holds a task instance; serialised as the task id. Not parsable from the command line."""
@@ -105,7 +110,8 @@ class OptionalBoolParameter(luigi.BoolParameter, Parameter):
         raise ValueError(f"cannot read '{inp}' as a boolean; use true, false or none")
 
     def normalize(self, value: Any) -> bool | None:
-        return None if value is None else bool(value)
+        # values passed to the task constructor may be strings such as "false" or "None"
+        return self.parse(value)
 
     def serialize(self, value: Any) -> str:
         return str(value)
@@ -196,7 +202,8 @@ class CSVParameter(Parameter):
         marker = "\0sep\0"
         if self._escape_sep:
             text = text.replace("\\" + self._sep, marker)
-        elems = next(csv.reader([text], delimiter=self._sep))
+        # a plain split: quotes and newlines are part of the values, as in law
+        elems = text.split(self._sep)
         if self._escape_sep:
             elems = [e.replace(marker, self._sep) for e in elems]
         if elems and not elems[-1]:
@@ -251,9 +258,12 @@ class CSVParameter(Parameter):
         return s
 
     def normalize(self, x: Any) -> Any:
-        if isinstance(x, list):
-            return tuple(x)
-        return x
+        # values passed to the task constructor get the same shape and checks as parsed ones
+        if x in _EMPTY:
+            return ()
+        if isinstance(x, (tuple, list)) or is_lazy_iterable(x):
+            return self._check(tuple(x))
+        return self._check((x,)) if self._force_tuple else x
 
 
 class MultiCSVParameter(CSVParameter):
@@ -268,7 +278,7 @@ class MultiCSVParameter(CSVParameter):
             return (super().parse(inp),)
         marker = "\0colon\0"
         text = inp.replace("\\:", marker) if self._escape_sep else inp
-        parts = next(csv.reader([text], delimiter=":"))
+        parts = text.split(":")
         return tuple(super(MultiCSVParameter, self).parse(p.replace(marker, ":")) for p in parts)
 
     def serialize(self, value: Any) -> str:
@@ -277,8 +287,10 @@ class MultiCSVParameter(CSVParameter):
         return ":".join(super(MultiCSVParameter, self).serialize(v) for v in make_tuple(value))
 
     def normalize(self, x: Any) -> Any:
-        if isinstance(x, (list, tuple)):
-            return tuple(tuple(v) if isinstance(v, list) else v for v in x)
+        if x in _EMPTY:
+            return ()
+        if isinstance(x, (list, tuple)) or is_lazy_iterable(x):
+            return tuple(super(MultiCSVParameter, self).normalize(v) for v in x)
         return x
 
 
