@@ -63,7 +63,10 @@ def expand_ranges(ranges: Iterable[Sequence], min_value: int = 0, max_value: int
 
 
 def join_ranges(values: Iterable[int], max_ranges: int | None = None) -> str:
-    """``[0,1,2,3,7,9,10]`` -> ``"0-3,7,9-10"``; with *max_ranges*, the middle is elided."""
+    """
+    ``[0,1,2,3,7,9,10]`` -> ``"0-3,7,9-10"``; with *max_ranges*, at most that many ranges are
+    shown and the middle is elided (``"0-3,...,9-10"``).
+    """
     vals = sorted(set(values))
     parts: list[str] = []
     i = 0
@@ -74,6 +77,8 @@ def join_ranges(values: Iterable[int], max_ranges: int | None = None) -> str:
         parts.append(str(vals[i]) if i == j else f"{vals[i]}-{vals[j]}")
         i = j + 1
     if max_ranges and len(parts) > max_ranges:
-        half = max(1, max_ranges // 2)
-        parts = parts[:half] + ["..."] + parts[-half:]
+        # show at most max_ranges ranges: the first half (rounded up) and the last half
+        head = (max_ranges + 1) // 2
+        tail = max_ranges - head
+        parts = parts[:head] + ["..."] + (parts[-tail:] if tail else [])
     return ",".join(parts)
