@@ -1,0 +1,187 @@
+"""
+``make bench``: run the benchmark workloads with law and with pipekit, alternating, in one run.
+
+Usage: python bench/run.py [--only W1,W2] [--repeat N] [--skip-law] [--write-readme]
+
+Prints a table (seconds per implementation, pipekit/law ratio, goal, pass/fail); with
+``--write-readme`` the table and the machine description replace the results section of
+``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (  # noqa: E402
+    BENCH_DIR,
+    IMPLS,
+    LAW_REQUIREMENTS,
+    ROOT,
+    Context,
+    Measurement,
+    Workload,
+    ensure_law_venv,
+    fresh_workdir,
+    median,
+)
+
+
+def load_workloads() -> list[Workload]:
+    workloads: list[Workload] = []
+    for path in sorted((BENCH_DIR / "workloads").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"bench_workloads_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        workloads.extend(getattr(module, "WORKLOADS", []))
+    return sorted(workloads, key=lambda w: (len(w.name), w.name))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
+
+
+def fmt_s(v: float) -> str:
+    return "—" if v != v else (">timeout" if v == float("inf") else f"{v:.3f}")
+
+
+def run(args: argparse.Namespace) -> int:
+    workloads = load_workloads()
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",")}
+        workloads = [w for w in workloads if w.name in wanted]
+    runnable = []
+    for w in workloads:
+        reason = w.available() if w.available else None
+        if reason:
+            print(f"{w.name}: skipped ({reason})")
+        else:
+            runnable.append(w)
+    law_venv = Path(args.law_venv)
+    impls = ["pipekit"] if args.skip_law else list(IMPLS)
+    if "law" in impls:
+        reqs = list(LAW_REQUIREMENTS)
+        for w in runnable:
+            reqs += w.law_requirements
+        print(f"law environment: {law_venv} ({', '.join(sorted(set(reqs)))})")
+        ensure_law_venv(law_venv, reqs)
+    ctx = Context(Path(args.work_dir), law_venv, ROOT / ".venv")
+    results: dict[str, dict[str, list[Measurement]]] = {w.name: {i: [] for i in impls} for w in runnable}
+    for rep in range(args.repeat):
+        for w in runnable:
+            order = impls if rep % 2 == 0 else list(reversed(impls))
+            for impl in order:
+                workdir = fresh_workdir(ctx, w, impl, rep)
+                if w.prepare:
+                    w.prepare(ctx, impl, workdir)
+                if impl == "law" and w.law_timeout is not None:
+                    os.environ["BENCH_LAW_TIMEOUT"] = str(w.law_timeout)
+                m = w.run(ctx, impl, workdir)
+                results[w.name][impl].append(m)
+                extra = " ".join(f"{k}={v:g}" for k, v in m.counters.items())
+                print(f"{w.name} {impl:<8} rep {rep + 1}: {fmt_s(m.seconds)} s, {m.maxrss_mb:.0f} MB "
+                      f"{extra} {m.note}".rstrip(), flush=True)
+    table = render(runnable, results, impls)
+    print()
+    print(table)
+    if args.write_readme:
+        write_readme(table, args)
+    failed = [w.name for w in runnable if not verdict(w, results[w.name])[0]]
+    return 1 if failed and args.strict else 0
+
+
+def verdict(w: Workload, res: dict[str, list[Measurement]]) -> tuple[bool, str]:
+    pk = res.get("pipekit", [])
+    if not pk:
+        return True, ""
+    pk_s = median([m.seconds for m in pk])
+    notes = []
+    ok = all(m.returncode == 0 for m in pk)
+    if not ok:
+        notes.append("pipekit run failed")
+    if w.target_ratio is not None and res.get("law"):
+        law_s = median([m.seconds for m in res["law"]])
+        ratio = pk_s / law_s if law_s not in (0, float("inf")) else 0.0
+        good = ratio <= w.target_ratio
+        ok &= good
+        notes.append(f"ratio ≤ {w.target_ratio:g}")
+    for key, limit in w.limits.items():
+        value = pk_s if key == "seconds" else max(getattr(m, key, 0) or m.counters.get(key, 0) for m in pk)
+        good = value <= limit
+        ok &= good
+        notes.append(f"{key} ≤ {limit:g}")
+    return ok, ", ".join(notes)
+
+
+def render(workloads: list[Workload], results: dict, impls: list[str]) -> str:
+    head = "| workload | law [s] | pipekit [s] | ratio | pipekit peak RSS [MB] | counters (law / pipekit) | goal | met |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for w in workloads:
+        res = results[w.name]
+        law_s = median([m.seconds for m in res.get("law", [])]) if res.get("law") else float("nan")
+        pk_s = median([m.seconds for m in res["pipekit"]])
+        ratio = f"{pk_s / law_s:.3f}" if law_s == law_s and law_s not in (0, float("inf")) else "—"
+        rss = max(m.maxrss_mb for m in res["pipekit"])
+        keys = sorted({k for ms in res.values() for m in ms for k in m.counters})
+        counters = "; ".join(
+            f"{k}: {'/'.join(fmt_counter(res.get(i, []), k) for i in impls)}" for k in keys
+        )
+        ok, goal = verdict(w, res)
+        lines.append(f"| {w.name} {w.title} | {fmt_s(law_s)} | {fmt_s(pk_s)} | {ratio} | {rss:.0f} | "
+                     f"{counters or '—'} | {goal or '—'} | {'yes' if ok else 'NO'} |")
+    return "\n".join(lines)
+
+
+def fmt_counter(ms: list[Measurement], key: str) -> str:
+    vals = [m.counters[key] for m in ms if key in m.counters]
+    return f"{median(vals):g}" if vals else "—"
+
+
+def write_readme(table: str, args: argparse.Namespace) -> None:
+    readme = BENCH_DIR / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    block = (f"{start}\nMachine: {machine()}. Repeats: {args.repeat} (median shown), law and pipekit "
+             f"alternating.\n\n{table}\n{end}")
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
+    readme.write_text(text)
+    print(f"\nwrote the table to {readme}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="pipekit vs law benchmarks")
+    p.add_argument("--only", help="comma-separated workload names, e.g. W1,W3")
+    p.add_argument("--repeat", type=int, default=1, help="repetitions per implementation (median shown)")
+    p.add_argument("--skip-law", action="store_true", help="run pipekit only")
+    p.add_argument("--write-readme", action="store_true", help="record the table in bench/README.md")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a goal is not met")
+    p.add_argument("--law-venv", default=str(BENCH_DIR / ".venv-law"))
+    p.add_argument("--work-dir", default=str(BENCH_DIR / "work"))
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
