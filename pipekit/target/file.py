@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import os
 import posixpath
 from typing import Any, Iterator
 
@@ -289,8 +288,9 @@ class FileSystemTarget(luigi.Target):
             return dst
         cls = self.file_class() if self.type == "f" else self.directory_class()
         target = cls(dst, fs=self.fs)
-        if self.type == "f" and self.fs.isdir(target.path):
-            return self.directory_class()(target.path, fs=self.fs).child(self.basename, type="f")
+        if self.fs.isdir(target.path):
+            # never replace an existing directory given as a path: copy into it, as law does
+            return self.directory_class()(target.path, fs=self.fs).child(self.basename, type=self.type)
         return target
 
     def copy_to(self, dst: Any, perm: int | None = None, **kwargs: Any) -> str:
@@ -313,10 +313,16 @@ class FileSystemTarget(luigi.Target):
         return copy_target(src_t, self, perm=perm, **kwargs)
 
     def copy_to_local(self, dst: Any = None, **kwargs: Any) -> str:
-        from pipekit.target.local import LocalDirectoryTarget, LocalFileTarget
+        """
+        Copy to a local path (a new temporary path when *dst* is None); returns that path, which
+        the caller owns and removes.
+        """
+        from pipekit.target.local import LocalDirectoryTarget, LocalFileTarget, tmp_path
 
         if dst is None:
-            dst = LocalFileTarget(is_tmp=self.ext() or True) if self.type == "f" else LocalDirectoryTarget(is_tmp=True)
+            # not an is_tmp target: that would delete the copy as soon as it is garbage collected
+            ext = split_tmp_name(self.basename)[1] if self.type == "f" else ""
+            dst = (LocalFileTarget if self.type == "f" else LocalDirectoryTarget)(tmp_path(ext))
         elif not isinstance(dst, FileSystemTarget):
             dst = (LocalFileTarget if self.type == "f" else LocalDirectoryTarget)(dst)
         return self.copy_to(dst, **kwargs)

@@ -10,6 +10,7 @@ a process killed mid-write never leaves a file at the final path.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import os
 import shutil
@@ -34,6 +35,8 @@ __all__ = [
     "LocalDirectoryTarget",
     "AtomicLocalFile",
     "tmp_sibling_path",
+    "tmp_path",
+    "replace_path",
 ]
 
 
@@ -42,6 +45,25 @@ def tmp_sibling_path(path: str) -> str:
     dirname, basename = os.path.split(path)
     stem, ext = split_tmp_name(basename)
     return os.path.join(dirname, f".{stem}.pktmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+
+
+def replace_path(src: str, dst: str) -> None:
+    """
+    Rename *src* to *dst*, replacing what is there. A directory replacing a directory (which a
+    rename cannot do) first moves the old one aside and deletes it only once the new one is in
+    place, so a failure or a kill never loses both.
+    """
+    if not (os.path.isdir(src) and os.path.isdir(dst) and not os.path.islink(dst)):
+        os.replace(src, dst)
+        return
+    old = tmp_sibling_path(dst)
+    os.rename(dst, old)
+    try:
+        os.replace(src, dst)
+    except BaseException:
+        os.rename(old, dst)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 class AtomicLocalFile:
@@ -269,13 +291,11 @@ class LocalFileSystem(FileSystem):
         try:
             if os.path.isdir(src):
                 shutil.copytree(src, tmp)
-                if os.path.isdir(dst):
-                    shutil.rmtree(dst)
             else:
                 shutil.copy2(src, tmp)
             if perm is not None:
                 os.chmod(tmp, perm)
-            os.replace(tmp, dst)
+            replace_path(tmp, dst)
         except BaseException:
             self.remove(tmp, silent=True)
             raise
@@ -286,10 +306,10 @@ class LocalFileSystem(FileSystem):
             raise TargetMissingError(f"cannot move {src}: it does not exist")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         try:
-            if os.path.isdir(dst) and os.path.isdir(src):
-                shutil.rmtree(dst)
-            os.replace(src, dst)
-        except OSError:
+            replace_path(src, dst)
+        except OSError as e:
+            if e.errno != errno.EXDEV:
+                raise
             # across devices: copy atomically, then remove the source
             self.copy(src, dst)
             self.remove(src)
@@ -330,14 +350,16 @@ class LocalFileSystem(FileSystem):
                 return  # nothing was written: leave the final path as it was
             if perm is not None:
                 os.chmod(tmp, perm)
-            if is_dir and os.path.isdir(path):
-                shutil.rmtree(path)
-            os.replace(tmp, path)
+            replace_path(tmp, path)
         finally:
             self.remove(tmp, silent=True)
 
 
-def _tmp_path(ext: Any, tmp_dir: str | None) -> str:
+def tmp_path(ext: Any = None, tmp_dir: str | None = None) -> str:
+    """
+    A new unique path in *tmp_dir*, ``[target] tmp_dir`` of the config or the system's temporary
+    directory; *ext* (``"json"`` or ``".json"``) is appended. Nothing is created at the path.
+    """
     from pipekit.config import Config
 
     base = tmp_dir or Config.instance().get_expanded("target", "tmp_dir", None) or tempfile.gettempdir()
@@ -359,7 +381,7 @@ class LocalTarget(FileSystemTarget):
         if path is None:
             if not is_tmp:
                 raise ValueError(f"{self.__class__.__name__} needs a path unless is_tmp is set")
-            path = _tmp_path(is_tmp, tmp_dir)
+            path = tmp_path(is_tmp, tmp_dir)
         self.is_tmp = bool(is_tmp)
         if fs is None:
             fs = LocalFileSystem.default_instance()
