@@ -110,7 +110,9 @@ def test_inherit_reads_other_files_first_so_the_inheriting_file_wins(home, tmp_p
 
 def test_extend_reads_other_files_after_so_they_win(home, tmp_path):
     write(tmp_path / "cfgs" / "local.cfg", "[x]\na: local\n")
-    main = write(tmp_path / "cfgs" / "main.cfg", "[core]\nextend: local.cfg\n[x]\na: main\nb: main\n")
+    main = write(
+        tmp_path / "cfgs" / "main.cfg", "[core]\nextend: local.cfg\n[x]\na: main\nb: main\n"
+    )
 
     cfg = Config(main)
 
@@ -147,13 +149,16 @@ def test_inherit_naming_a_missing_file_raises_config_error(home, tmp_path):
 
 def test_get_expanded_expands_variables_and_home(home, monkeypatch):
     monkeypatch.setenv("DATA_DIR", "/store/data")
-    write(home.parent / "work" / "law.cfg", r"""
+    write(
+        home.parent / "work" / "law.cfg",
+        r"""
         [paths]
         data: $DATA_DIR/run1
         braced: ${DATA_DIR}/run2
         user: ~/results
         literal: \$DATA_DIR
-    """)
+    """,
+    )
     cfg = Config.instance()
 
     assert cfg.get_expanded("paths", "data") == "/store/data/run1"
@@ -166,14 +171,17 @@ def test_get_expanded_expands_variables_and_home(home, monkeypatch):
 
 def test_references_resolve_to_options_in_same_and_other_sections(home, monkeypatch):
     monkeypatch.setenv("BASE", "/b")
-    write(home.parent / "work" / "law.cfg", """
+    write(
+        home.parent / "work" / "law.cfg",
+        """
         [paths]
         base: $BASE/x
         same: &::base
         [job]
         other: &::paths::base
         chained: &::other
-    """)
+    """,
+    )
     cfg = Config.instance()
 
     assert cfg.get_expanded("paths", "same") == "/b/x"
@@ -206,7 +214,9 @@ def test_none_value_gives_the_default(home):
 
 
 def test_typed_getters_convert_and_reject_bad_values(home):
-    write(home.parent / "work" / "law.cfg", """
+    write(
+        home.parent / "work" / "law.cfg",
+        """
         [x]
         n: 42
         f: 2.5
@@ -214,7 +224,8 @@ def test_typed_getters_convert_and_reject_bad_values(home):
         no: off
         bad: forty-two
         list: a, b ,c,
-    """)
+    """,
+    )
     cfg = Config.instance()
 
     assert cfg.get_expanded_int("x", "n") == 42
@@ -264,12 +275,15 @@ def test_environment_variables_override_options(home, monkeypatch):
 
 
 def test_luigi_sections_are_passed_to_luigi_config(home):
-    write(home.parent / "work" / "law.cfg", """
+    write(
+        home.parent / "work" / "law.cfg",
+        """
         [luigi_core]
         local_scheduler: True
         [luigi_worker]
         keep_alive: False
-    """)
+    """,
+    )
 
     Config.instance()
 
@@ -318,12 +332,15 @@ def test_luigi_value_with_lone_percent_raises_config_error(home):
 
 
 def test_sync_luigi_config_false_keeps_luigi_untouched(home):
-    write(home.parent / "work" / "law.cfg", """
+    write(
+        home.parent / "work" / "law.cfg",
+        """
         [core]
         sync_luigi_config: False
         [luigi_core]
         local_scheduler: True
-    """)
+    """,
+    )
 
     Config.instance()
 
@@ -334,12 +351,15 @@ def test_sync_luigi_config_false_keeps_luigi_untouched(home):
 
 
 def test_modules_section_lists_module_names(home):
-    write(home.parent / "work" / "law.cfg", """
+    write(
+        home.parent / "work" / "law.cfg",
+        """
         [modules]
         analysis.tasks
         analysis.plots
         more: pkg.a, pkg.b
-    """)
+    """,
+    )
 
     assert Config.instance().modules() == ["analysis.tasks", "analysis.plots", "pkg.a", "pkg.b"]
 
@@ -356,10 +376,17 @@ def test_modules_section_lists_module_names(home):
         ("[core]\na: 1\nb: 2\na: 3\n", 4, "'a'"),
         ("[core]\na: 1\n[core]\n", 3, "'core'"),
     ],
-    ids=["option-before-header", "broken-header", "empty-key", "duplicate-option",
-         "duplicate-section"],
+    ids=[
+        "option-before-header",
+        "broken-header",
+        "empty-key",
+        "duplicate-option",
+        "duplicate-section",
+    ],
 )
-def test_malformed_file_raises_config_error_naming_file_and_line(home, tmp_path, text, lineno, hint):
+def test_malformed_file_raises_config_error_naming_file_and_line(
+    home, tmp_path, text, lineno, hint
+):
     path = write(tmp_path / "broken.cfg", text)
 
     with pytest.raises(ConfigError) as exc:

@@ -41,8 +41,9 @@ class ParamTestTask(luigi.Task):
     walltime = DurationParameter(default=60.0)
     memory = BytesParameter(default=1024.0)
     rng = RangeParameter(default=(0, 1))
-    branches = MultiRangeParameter(default=(), require_start=False, require_end=False,
-                                   single_value=True)
+    branches = MultiRangeParameter(
+        default=(), require_start=False, require_end=False, single_value=True
+    )
 
 
 # -- empty markers ---------------------------------------------------------------------------------
@@ -113,8 +114,18 @@ def test_task_instance_parameter_rejects_strings():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("true", True), ("True", True), ("yes", True), ("1", True), ("false", False),
-     ("NO", False), ("0", False), ("None", None), ("none", None), ("", None)],
+    [
+        ("true", True),
+        ("True", True),
+        ("yes", True),
+        ("1", True),
+        ("false", False),
+        ("NO", False),
+        ("0", False),
+        ("None", None),
+        ("none", None),
+        ("", None),
+    ],
 )
 def test_optional_bool_parses_true_false_and_none(text, expected):
     assert OptionalBoolParameter().parse(text) is expected
@@ -125,8 +136,10 @@ def test_optional_bool_rejects_other_words():
         OptionalBoolParameter().parse("maybe")
 
 
-@pytest.mark.parametrize("value, expected", [("false", False), ("None", None), (None, None),
-                                             (True, True), ("true", True), (0, False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("false", False), ("None", None), (None, None), (True, True), ("true", True), (0, False)],
+)
 def test_optional_bool_values_passed_to_the_task_are_normalised(value, expected):
     assert ParamTestTask(flag=value).flag is expected
 
@@ -149,9 +162,18 @@ def test_optional_bool_serialises_to_a_parsable_string():
 
 @pytest.mark.parametrize(
     "text, seconds",
-    [("90", 90.0), ("5s", 5.0), ("5m", 300.0), ("1h30m", 5400.0), ("1h 30m", 5400.0),
-     ("05:10", 310.0), ("01:30:00", 5400.0), ("5 minutes, 15 seconds", 315.0), ("", 0.0),
-     ("1.5h", 5400.0)],
+    [
+        ("90", 90.0),
+        ("5s", 5.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("1h 30m", 5400.0),
+        ("05:10", 310.0),
+        ("01:30:00", 5400.0),
+        ("5 minutes, 15 seconds", 315.0),
+        ("", 0.0),
+        ("1.5h", 5400.0),
+    ],
 )
 def test_duration_parses_human_formats_in_seconds(text, seconds):
     assert DurationParameter().parse(text) == pytest.approx(seconds)
@@ -193,8 +215,16 @@ def test_duration_from_command_line():
 
 
 @pytest.mark.parametrize(
-    "text, mb", [("500", 500.0), ("2GB", 2048.0), ("1.5 GB", 1536.0), ("512kB", 0.5),
-                 ("1 TB", 1024.0**2), ("2gib", 2048.0), ("", 0.0)],
+    "text, mb",
+    [
+        ("500", 500.0),
+        ("2GB", 2048.0),
+        ("1.5 GB", 1536.0),
+        ("512kB", 0.5),
+        ("1 TB", 1024.0**2),
+        ("2gib", 2048.0),
+        ("", 0.0),
+    ],
 )
 def test_bytes_parses_sizes_in_the_unit(text, mb):
     assert BytesParameter().parse(text) == pytest.approx(mb)
@@ -280,7 +310,11 @@ def test_csv_brace_expansion():
     p = CSVParameter(cls=luigi.IntParameter, brace_expand=True)
 
     assert p.parse("1{2,3,4}9") == (129, 139, 149)
-    assert CSVParameter(brace_expand=True).parse("ee_{2016,2017},mm") == ("ee_2016", "ee_2017", "mm")
+    assert CSVParameter(brace_expand=True).parse("ee_{2016,2017},mm") == (
+        "ee_2016",
+        "ee_2017",
+        "mm",
+    )
 
 
 def test_csv_escaped_separator_stays_in_the_value_and_round_trips():

@@ -67,8 +67,10 @@ def test_join_ranges_round_trips_through_parse_and_expand():
     assert expand_ranges(parse_ranges(join_ranges(values))) == values
 
 
-@pytest.mark.parametrize("max_ranges, text", [(4, "0,2,...,16,18"), (3, "0,2,...,18"),
-                                               (1, "0,..."), (10, "0,2,4,6,8,10,12,14,16,18")])
+@pytest.mark.parametrize(
+    "max_ranges, text",
+    [(4, "0,2,...,16,18"), (3, "0,2,...,18"), (1, "0,..."), (10, "0,2,4,6,8,10,12,14,16,18")],
+)
 def test_join_ranges_shows_at_most_max_ranges(max_ranges, text):
     joined = join_ranges(range(0, 20, 2), max_ranges=max_ranges)
 
@@ -112,9 +114,21 @@ def test_brace_expand_with_other_or_no_separator():
 @pytest.mark.parametrize(
     "text, seconds",
     [
-        ("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("1h 30m", 5400), ("1.5h", 5400),
-        ("2d", 172800), ("1w", 604800), ("500ms", 0.5), ("5 minutes, 15 seconds", 315),
-        ("01:30:00", 5400), ("05:10", 310), ("1:00:00:00", 86400), ("", 0), (" 10 sec ", 10),
+        ("90", 90),
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("1.5h", 5400),
+        ("2d", 172800),
+        ("1w", 604800),
+        ("500ms", 0.5),
+        ("5 minutes, 15 seconds", 315),
+        ("01:30:00", 5400),
+        ("05:10", 310),
+        ("1:00:00:00", 86400),
+        ("", 0),
+        (" 10 sec ", 10),
     ],
 )
 def test_parse_duration(text, seconds):
@@ -148,9 +162,14 @@ def test_time_unit_normalises_aliases_and_rejects_unknown():
 @pytest.mark.parametrize(
     "seconds, text, colon",
     [
-        (0, "0s", "00:00"), (0.25, "250ms", "00:00"), (5.5, "5.5s", "00:06"),
-        (59, "59s", "00:59"), (60, "1m", "01:00"), (3600, "1h", "01:00:00"),
-        (3725, "1h 2m 5s", "01:02:05"), (90061, "1d 1h 1m 1s", "25:01:01"),
+        (0, "0s", "00:00"),
+        (0.25, "250ms", "00:00"),
+        (5.5, "5.5s", "00:06"),
+        (59, "59s", "00:59"),
+        (60, "1m", "01:00"),
+        (3600, "1h", "01:00:00"),
+        (3725, "1h 2m 5s", "01:02:05"),
+        (90061, "1d 1h 1m 1s", "25:01:01"),
     ],
 )
 def test_human_duration(seconds, text, colon):
@@ -168,8 +187,15 @@ def test_colon_format_parses_back_to_the_same_whole_seconds():
 
 @pytest.mark.parametrize(
     "text, n",
-    [("512", 512), ("1kB", 1024), ("1 KiB", 1024), ("2 GB", 2 * 1024**3), ("1.5M", 1.5 * 1024**2),
-     ("3 bytes", 3), ("1TB", 1024**4)],
+    [
+        ("512", 512),
+        ("1kB", 1024),
+        ("1 KiB", 1024),
+        ("2 GB", 2 * 1024**3),
+        ("1.5M", 1.5 * 1024**2),
+        ("3 bytes", 3),
+        ("1TB", 1024**4),
+    ],
 )
 def test_parse_bytes_in_binary_multiples(text, n):
     assert parse_bytes(text) == n
