@@ -54,6 +54,27 @@ def _ends(path: Any, *exts: str) -> bool:
     return _path(path).lower().endswith(exts)
 
 
+def _archive_members(src: Any, what: str) -> list[tuple[str, str]]:
+    """
+    ``(path, name in the archive)`` for everything an archive of *src* holds at its top level: a
+    single directory contributes its content, anything else (files, several directories) each
+    source under its basename.
+    """
+    srcs = [os.path.abspath(_path(s)) for s in make_list(src)]
+    if len(srcs) == 1 and os.path.isdir(srcs[0]):
+        return [(os.path.join(srcs[0], n), n) for n in sorted(os.listdir(srcs[0]))]
+    members = [(s, os.path.basename(s)) for s in srcs]
+    seen: dict[str, str] = {}
+    for s, name in members:
+        if name in seen:
+            raise FormatterError(
+                f"cannot pack {seen[name]} and {s} into one {what} archive: both would be named "
+                f"'{name}'; put them into one directory and pack that instead"
+            )
+        seen[name] = s
+    return members
+
+
 def _require(module: str, extra: str, purpose: str) -> Any:
     import importlib
 
@@ -79,9 +100,15 @@ class Formatter:
         if not cls.name:
             return
         if cls.name == AUTO_FORMATTER:
-            raise ValueError(f"formatter {cls.__name__} must not be named '{AUTO_FORMATTER}'")
+            raise ValueError(
+                f"formatter {cls.__name__} must not be named '{AUTO_FORMATTER}' (reserved for "
+                "choosing by extension); choose another name"
+            )
         if cls.name in formatters and formatters[cls.name].__qualname__ != cls.__qualname__:
-            raise ValueError(f"a formatter named '{cls.name}' is already registered")
+            raise ValueError(
+                f"cannot register formatter {cls.__qualname__}: the name '{cls.name}' belongs to "
+                f"{formatters[cls.name].__qualname__}; choose another name"
+            )
         formatters[cls.name] = cls
 
     @classmethod
@@ -210,7 +237,10 @@ _TAR_COMPRESSION = (
 
 
 class TarFormatter(Formatter):
-    """``load(path, dst)`` extracts into directory *dst*; ``dump(path, src)`` packs file(s)/dir(s)."""
+    """
+    ``load(path, dst)`` extracts into directory *dst*; ``dump(path, src)`` packs *src*: the content
+    of a single directory, or each of several files/directories under its own name.
+    """
 
     name = "tar"
 
@@ -237,22 +267,18 @@ class TarFormatter(Formatter):
     @classmethod
     def dump(cls, path: str, src: Any, mode: str | None = None, **kwargs: Any) -> None:
         comp = cls.compression(path) or ""
-        srcs = [os.path.abspath(_path(s)) for s in make_list(src)]
-        common = os.path.dirname(os.path.commonprefix([s.rstrip("/") + "/" for s in srcs]).rstrip("/"))
-        if len(srcs) == 1 and os.path.isdir(srcs[0]):
-            common = srcs[0]
+        members = _archive_members(src, "tar")
         add_kwargs = kwargs.pop("add_kwargs", {})
         with tarfile.open(_path(path), mode or ("w:" + comp if comp else "w"), **kwargs) as f:
-            for s in srcs:
-                if s == common:
-                    for name in sorted(os.listdir(s)):
-                        f.add(os.path.join(s, name), arcname=name, **add_kwargs)
-                else:
-                    f.add(s, arcname=os.path.relpath(s, common), **add_kwargs)
+            for member, arcname in members:
+                f.add(member, arcname=arcname, **add_kwargs)
 
 
 class ZipFormatter(Formatter):
-    """``load(path, dst)`` extracts into *dst*; ``dump(path, src)`` packs a file or a directory."""
+    """
+    ``load(path, dst)`` extracts into *dst*; ``dump(path, src)`` packs *src* like the tar
+    formatter: the content of a single directory, or each source under its own name.
+    """
 
     name = "zip"
 
@@ -268,16 +294,16 @@ class ZipFormatter(Formatter):
     @classmethod
     def dump(cls, path: str, src: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compression", zipfile.ZIP_DEFLATED)
+        members = _archive_members(src, "zip")
         with zipfile.ZipFile(_path(path), "w", **kwargs) as f:
-            for s in make_list(src):
-                s = _path(s)
-                if os.path.isfile(s):
-                    f.write(s, os.path.basename(s))
+            for member, arcname in members:
+                f.write(member, arcname)  # a directory gets an entry, so empty ones survive
+                if not os.path.isdir(member):
                     continue
-                for root, _, files in os.walk(s):
-                    for name in sorted(files):
+                for root, dirs, files in os.walk(member):
+                    for name in sorted(dirs) + sorted(files):
                         full = os.path.join(root, name)
-                        f.write(full, os.path.relpath(full, s))
+                        f.write(full, os.path.join(arcname, os.path.relpath(full, member)))
 
 
 class GZipFormatter(Formatter):
