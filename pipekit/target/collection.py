@@ -38,6 +38,10 @@ class TargetCollection(luigi.Target):
     # luigi flattens iterables when looking for outputs; a collection is one output
     __iter__ = None  # type: ignore[assignment]
 
+    #: list a directory even for a single target in it (a listing costs what a stat costs, and
+    #: the file collections promise one listing per directory)
+    _list_single_targets = False
+
     def __init__(self, targets: Any, threshold: float = 1.0, **kwargs: Any):
         if isinstance(targets, dict):
             self.targets = dict(targets)
@@ -112,7 +116,7 @@ class TargetCollection(luigi.Target):
                     k = (leaf.fs, leaf.dirname)
                     counts[k] = counts.get(k, 0) + 1
         listings: dict[tuple, Any] = {}
-        force = isinstance(self, SiblingFileCollection)
+        force = self._list_single_targets
         existing = []
         for key, value in items:
             for leaf in iter_leaves(value):
@@ -201,6 +205,8 @@ class SiblingFileCollection(FileCollection):
     File targets that all live in one directory (:attr:`dir`): existence is one listing of it.
     """
 
+    _list_single_targets = True
+
     def __init__(self, targets: Any, threshold: float = 1.0, dir: Any = None, **kwargs: Any):  # noqa: A002
         super().__init__(targets, threshold=threshold, **kwargs)
         leaves = list(self.iter_targets())
@@ -209,7 +215,11 @@ class SiblingFileCollection(FileCollection):
                 raise ValueError("SiblingFileCollection needs targets or an explicit dir")
             dir = leaves[0].parent  # noqa: A001
         elif not isinstance(dir, FileSystemTarget):
-            dir = leaves[0].directory_class()(dir, fs=leaves[0].fs) if leaves else None  # noqa: A001
+            from pipekit.target.local import LocalDirectoryTarget
+
+            dir = (  # noqa: A001
+                leaves[0].directory_class()(dir, fs=leaves[0].fs) if leaves else LocalDirectoryTarget(dir)
+            )
         self.dir = dir
         for t in leaves:
             if t.dirname != dir.path:
@@ -230,6 +240,8 @@ class NestedSiblingFileCollection(FileCollection):
     File targets spread over several directories: one :class:`SiblingFileCollection` per
     directory (:attr:`collections`), so existence costs one listing per directory.
     """
+
+    _list_single_targets = True
 
     def __init__(self, targets: Any, threshold: float = 1.0, **kwargs: Any):
         super().__init__(targets, threshold=threshold, **kwargs)
