@@ -153,10 +153,13 @@ class Config(configparser.ConfigParser):
         skip_includes: bool = False,
         skip_env_sync: bool = False,
         skip_luigi_sync: bool = False,
+        _included_by: tuple[str, ...] = (),
     ):
         super().__init__(allow_no_value=True, interpolation=None, delimiters=(":", "="))
         self.config_file: str | None = None
         self.config_files: list[str] = []
+        # files whose inherit/extend led here, to refuse include cycles
+        self._included_by = _included_by
 
         if config_file:
             self.config_file = os.path.abspath(expand_path(str(config_file)))
@@ -247,7 +250,15 @@ class Config(configparser.ConfigParser):
                     f"'{name}', which does not exist at '{path}'; paths are relative to the file "
                     "that names them"
                 )
-            other = Config(path, skip_defaults=True, skip_env_sync=True, skip_luigi_sync=True)
+            chain = self._included_by + (self.config_file or "",)
+            if path in chain:
+                cycle = " -> ".join(chain[chain.index(path):] + (path,))
+                raise ConfigError(
+                    f"{relative_to[0] if relative_to else 'config'}: [core] inherit/extend "
+                    f"includes files in a cycle ({cycle}); remove one of these entries"
+                )
+            other = Config(path, skip_defaults=True, skip_env_sync=True, skip_luigi_sync=True,
+                           _included_by=chain)
             self.update({s: dict(other.items(s, raw=True)) for s in other.sections()})
             self.config_files.extend(other.config_files)
 

@@ -51,10 +51,11 @@ def test_discovery_reads_law_cfg_in_working_directory_before_law_home(home, tmp_
     assert cfg.get_expanded("x", "src") == "cwd"
 
 
-def test_discovery_falls_back_to_law_home_config(home, tmp_path, monkeypatch):
+@pytest.mark.parametrize("var", ["LAW_HOME", "PIPEKIT_HOME"])
+def test_discovery_falls_back_to_law_home_config(home, tmp_path, monkeypatch, var):
     write(tmp_path / "lawhome" / "config", "[x]\nsrc: law_home\n")
     write(home / ".law" / "config", "[x]\nsrc: user\n")
-    monkeypatch.setenv("LAW_HOME", str(tmp_path / "lawhome"))
+    monkeypatch.setenv(var, str(tmp_path / "lawhome"))
 
     assert Config.instance().get_expanded("x", "src") == "law_home"
 
@@ -142,6 +143,43 @@ def test_inherit_naming_a_missing_file_raises_config_error(home, tmp_path):
         Config(main)
     assert "gone.cfg" in str(exc.value)
     assert main in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "files, cycle",
+    [
+        (
+            {"a.cfg": "[core]\ninherit: b.cfg\n", "b.cfg": "[core]\ninherit: a.cfg\n"},
+            ["a.cfg", "b.cfg", "a.cfg"],
+        ),
+        ({"a.cfg": "[core]\nextend: a.cfg\n"}, ["a.cfg", "a.cfg"]),
+        (
+            {
+                "a.cfg": "[core]\ninherit: b.cfg\n",
+                "b.cfg": "[core]\nextend: c.cfg\n",
+                "c.cfg": "[core]\ninherit: b.cfg\n",
+            },
+            ["b.cfg", "c.cfg", "b.cfg"],
+        ),
+    ],
+    ids=["inherit-each-other", "extend-itself", "three-files"],
+)
+def test_include_cycle_raises_config_error_naming_the_files(home, tmp_path, files, cycle):
+    for name, text in files.items():
+        write(tmp_path / name, text)
+
+    with pytest.raises(ConfigError, match="cycle") as exc:
+        Config(str(tmp_path / "a.cfg"))
+    assert " -> ".join(str(tmp_path / name) for name in cycle) in str(exc.value)
+
+
+def test_the_same_file_may_be_inherited_through_two_branches(home, tmp_path):
+    write(tmp_path / "common.cfg", "[x]\nc: common\n")
+    write(tmp_path / "b.cfg", "[core]\ninherit: common.cfg\n[x]\nb: b\n")
+    write(tmp_path / "d.cfg", "[core]\ninherit: common.cfg\n[x]\nd: d\n")
+    main = write(tmp_path / "main.cfg", "[core]\ninherit: b.cfg, d.cfg\n")
+
+    assert Config(main).get_section("x") == {"c": "common", "b": "b", "d": "d"}
 
 
 # -- expansion and references -------------------------------------------------------------------
