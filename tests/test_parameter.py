@@ -350,7 +350,7 @@ def test_csv_values_passed_to_the_task_become_checked_tuples():
     assert CsvCtorTask(vals=5).vals == (5,)
     # same value however it was given: same task
     assert CsvCtorTask(vals=[3, 1]).task_id == CsvCtorTask(vals=(1, 3)).task_id
-    hash(CsvCtorTask(vals=[2]))
+    assert hash(CsvCtorTask(vals=[2]).vals) == hash((2,))
     with pytest.raises(ValueError, match="at most 3"):
         CsvCtorTask(vals=[1, 2, 3, 4])
 
@@ -389,7 +389,7 @@ def test_multi_csv_values_passed_to_the_task_become_nested_tuples():
     task = ParamTestTask(groups=[[1, 2], [3]])
 
     assert task.groups == ((1, 2), (3,))
-    hash(task)
+    hash(task.groups)  # luigi caches task instances by parameter values
 
 
 def test_multi_csv_from_command_line():
@@ -467,4 +467,4 @@ def test_multi_range_from_command_line_gives_hashable_value():
     task = from_command_line("ParamTestTask", "--branches", "0:3,7")
 
     assert task.branches == ((0, 3), (7,))
-    hash(task)
+    hash(task.branches)  # luigi caches task instances by parameter values

@@ -95,6 +95,15 @@ def test_path_properties(tmp_path):
     assert LocalDirectoryTarget("/").parent is None
 
 
+def test_unique_basename_differs_between_directories(tmp_path):
+    a = LocalFileTarget(tmp_path / "a" / "out.json")
+    b = LocalFileTarget(tmp_path / "b" / "out.json")
+
+    assert a.unique_basename.endswith("_out.json")
+    assert a.unique_basename != b.unique_basename
+    assert a.unique_basename == LocalFileTarget(tmp_path / "a" / "out.json").unique_basename
+
+
 def test_sibling_and_child_give_targets_of_the_requested_type(tmp_path):
     f = LocalFileTarget(tmp_path / "d" / "a.json")
     d = LocalDirectoryTarget(tmp_path / "d")
@@ -389,7 +398,7 @@ def test_copy_and_move_to_and_from_local_paths(src_file, tmp_path):
     assert t3.load() == t4.load() == "payload"
 
 
-# -- open, localize, load / dump --------------------------------------------------------------------
+# -- open, localize, load / dump ----------------------------------------------------------------
 
 
 def test_open_w_writes_a_hidden_sibling_renamed_on_close(tmp_path):
