@@ -1,4 +1,4 @@
-"""Tests for pipekit.target.formatter: choosing formatters, each built-in, extras, user formatters."""
+"""Tests for pipekit.target.formatter: choosing formatters, built-ins, extras, user formatters."""
 
 from __future__ import annotations
 
@@ -332,7 +332,7 @@ def test_zip_archive_is_deflated(tmp_path, pack):
         assert z.getinfo("a.txt").compress_type == zipfile.ZIP_DEFLATED
 
 
-# -- missing optional dependencies ------------------------------------------------------------------
+# -- missing optional dependencies ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
