@@ -369,19 +369,17 @@ def test_copy_from(src_file, tmp_path):
     assert t.load() == "payload"
 
 
-def test_copy_to_local_without_destination_returns_a_lasting_temporary_copy(tmp_path):
+def test_copy_to_local_without_destination_gives_a_lasting_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAW__target__tmp_dir", str(tmp_path / "tmp"))
     src = LocalFileTarget(tmp_path / "arch.tar.gz")
     (tmp_path / "arch.tar.gz").write_bytes(b"bytes")
 
     path = src.copy_to_local()
     gc.collect()
 
-    try:
-        assert os.path.isfile(path)
-        assert path.endswith(".tar.gz")
-        assert open(path, "rb").read() == b"bytes"
-    finally:
-        os.remove(path)
+    assert os.path.dirname(path) == str(tmp_path / "tmp")
+    assert path.endswith(".tar.gz")
+    assert open(path, "rb").read() == b"bytes"
 
 
 def test_copy_and_move_to_and_from_local_paths(src_file, tmp_path):
