@@ -217,6 +217,8 @@ def parse_task_args(cls: type, args: list[str]) -> tuple[dict[str, Any], RunOpti
         if target_param is None:
             _set_run_option(opts, name, kind, value)
             continue
+        if value == "" and not getattr(target_param, "parse_empty", False):
+            continue  # as in luigi and law: an empty value means "use the default"
         cli_values.setdefault(target_family, {})[name] = value
         if target_family == family:
             kwargs[name] = _parse_value(family, name, target_param, value)

@@ -19,7 +19,7 @@ zip         .zip                                          extract to *dst* / pac
 gzip        .gz                                           bytes
 python      .py                                           module object / source text
 numpy       .npy .npz                                     needs ``pipekit[numpy]``
-pandas      .csv .parquet .h5 .hdf5 .feather              needs ``pipekit[pandas]``
+pandas      .csv .parquet .h5 .hdf5 .feather              ``pipekit[pandas]`` (+ ``[parquet]``, ``[hdf5]``)
 matplotlib  .png .pdf .svg .jpg .jpeg .eps (dump only)    saves a figure, ``pipekit[matplotlib]``
 =========== ============================================= ==============================
 """
@@ -394,8 +394,18 @@ class DataFrameFormatter(Formatter):
         return _ends(path, ".csv", ".parquet", ".h5", ".hdf5", ".feather")
 
     @classmethod
-    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+    def _require_engine(cls, path: str) -> Any:
+        """pandas, plus the engine the file type needs (pyarrow or PyTables)."""
         pd = _require("pandas", "pandas", "the pandas formatter")
+        if _ends(path, ".parquet", ".feather"):
+            _require("pyarrow", "parquet", f"reading and writing {os.path.splitext(_path(path))[1]} files")
+        elif _ends(path, ".h5", ".hdf5"):
+            _require("tables", "hdf5", "reading and writing HDF5 files")
+        return pd
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        pd = cls._require_engine(path)
         p = _path(path)
         low = p.lower()
         if low.endswith(".csv"):
@@ -409,7 +419,7 @@ class DataFrameFormatter(Formatter):
 
     @classmethod
     def dump(cls, path: str, df: Any, *args: Any, **kwargs: Any) -> None:
-        _require("pandas", "pandas", "the pandas formatter")
+        cls._require_engine(path)
         p = _path(path)
         low = p.lower()
         if low.endswith(".csv"):
