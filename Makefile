@@ -19,12 +19,15 @@ $(VENV)/.installed-base: $(VENV)/.created setup.cfg pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.created setup.cfg pyproject.toml
 	$(PIP) install -q -e '.[test]'
-	touch $@ $(VENV)/.installed-base
+	touch $@ $(VENV)/.installed-base $(VENV)/.installed-demo
 
 venv: $(VENV)/.installed-base
 
-demo: $(VENV)/.installed-base
-	$(PIP) install -q matplotlib
+$(VENV)/.installed-demo: $(VENV)/.created setup.cfg pyproject.toml
+	$(PIP) install -q -e '.[matplotlib]'
+	touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-demo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) examples/demo/run_demo.py
 
 test: $(VENV)/.installed-test
