@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import os
 import sys
+
 from pipekit.errors import UsageError
 
 __all__ = ["Index", "execute"]

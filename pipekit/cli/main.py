@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 __all__ = ["main", "run", "SUBCOMMANDS"]
 
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipekit.errors import PipekitError
 
     try:
-        module = importlib.import_module(SUBCOMMANDS[cmd][0])
+        module = _load_subcommand(cmd)
         return int(module.execute(args, prog=f"{_prog()} {cmd}") or 0)
     except PipekitError as e:
         if debug:
@@ -89,6 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _load_subcommand(cmd: str) -> Any:
+    from pipekit.errors import UsageError
+
+    modname = SUBCOMMANDS[cmd][0]
+    try:
+        return importlib.import_module(modname)
+    except ModuleNotFoundError as e:
+        if e.name != modname:
+            raise
+        raise UsageError(f"'{_prog()} {cmd}' is not available in this version of pipekit") from None
 
 
 def run(argv: Sequence[str] | None = None) -> int:
