@@ -1,0 +1,1 @@
+"""Tasks of this analysis (created by ``pipekit quickstart``)."""
