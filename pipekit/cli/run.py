@@ -12,7 +12,6 @@ options (``--print-deps``, ``--print-status``, ``--print-output``, ``--remove-ou
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
@@ -54,6 +53,13 @@ class RunOptions:
 
 
 # -- finding the task -----------------------------------------------------------------------------
+
+
+def _close_matches(word: str, choices: Any, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    # difflib is imported only when a suggestion is needed: it is not free at startup
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
 
 
 def _ensure_cwd_importable() -> None:
@@ -100,7 +106,7 @@ def resolve_task_class(name: str) -> type:
                 return cls
             if cls is None:
                 known = [n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, luigi.Task)]
-                close = difflib.get_close_matches(clsname, known, n=3)
+                close = _close_matches(clsname, known, n=3)
                 hint = f"; did you mean {', '.join(modname + '.' + c for c in close)}?" if close else ""
                 raise TaskNotFoundError(f"module '{modname}' has no task class '{clsname}'{hint}")
             raise TaskNotFoundError(f"'{name}' is not a luigi task class")
@@ -117,7 +123,7 @@ def resolve_task_class(name: str) -> type:
         if name in reg:
             return reg[name]
     families = sorted(set(index.families()) | set(reg))
-    close = difflib.get_close_matches(name, families, n=3, cutoff=0.5)
+    close = _close_matches(name, families, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise TaskNotFoundError(
         f"unknown task '{name}'; {hint}use module.Class, or list the module under [modules] in "
@@ -198,7 +204,7 @@ def parse_task_args(cls: type, args: list[str]) -> tuple[dict[str, Any], RunOpti
                 target_param = _param_map(registry[target_family])[name]
             else:
                 choices = [p.replace("_", "-") for p in params] + [o.replace("_", "-") for o in RUN_OPTIONS]
-                close = difflib.get_close_matches(key, choices, n=2)
+                close = _close_matches(key, choices, n=2)
                 hint = f"; did you mean {' or '.join('--' + c for c in close)}?" if close else ""
                 raise UsageError(f"unknown option --{key} for {family}{hint} ('--help' lists all)")
         is_flag = kind == "flag" or (target_param is not None and _is_bool(target_param))
