@@ -436,9 +436,9 @@ class NotifyMailParameter(NotifyParameter):
         super().__init__(*args, **kwargs)
 
     def get_transport(self) -> dict | None:
-        from pipekit.notify import notify_mail
+        from pipekit.notify import notify_mail_transport
 
-        return {"func": notify_mail, "raw": False, "colored": False}
+        return {"func": notify_mail_transport, "raw": True, "colored": False}
 
 
 class NotifyCustomParameter(NotifyParameter):
