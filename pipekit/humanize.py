@@ -109,12 +109,21 @@ def parse_bytes(value: str | float | int, input_unit: str = "bytes", unit: str =
     return n * 1024.0 ** (BYTE_UNITS.index(u) - out)
 
 
-def human_bytes(n: float, unit: str | None = None) -> tuple[float, str]:
-    """``(value, unit)`` for *n* bytes, in *unit* or the largest unit keeping value >= 1."""
+def human_bytes(
+    n: float, unit: str | None = None, fmt: bool | str = False
+) -> tuple[float, str] | str:
+    """
+    ``(value, unit)`` for *n* bytes, in *unit* or the largest unit keeping value >= 1. With
+    *fmt* (as law), a string instead: ``"3.2 MB"`` for True, or ``fmt.format(value, unit)``.
+    """
     if unit is not None:
         idx = BYTE_UNITS.index(_byte_unit(unit))
-        return n / 1024.0**idx, BYTE_UNITS[idx]
-    idx = 0
-    while idx + 1 < len(BYTE_UNITS) and abs(n) >= 1024.0 ** (idx + 1):
-        idx += 1
-    return n / 1024.0**idx, BYTE_UNITS[idx]
+    else:
+        idx = 0
+        while idx + 1 < len(BYTE_UNITS) and abs(n) >= 1024.0 ** (idx + 1):
+            idx += 1
+    value, name = n / 1024.0**idx, BYTE_UNITS[idx]
+    if fmt:
+        template = fmt if isinstance(fmt, str) else ("{:.0f} {}" if idx == 0 else "{:.1f} {}")
+        return template.format(value, name)
+    return value, name

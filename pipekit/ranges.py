@@ -6,11 +6,11 @@ of integers back into the shortest such string.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pipekit.errors import ParameterError
 
-__all__ = ["parse_ranges", "expand_ranges", "join_ranges", "OPEN"]
+__all__ = ["parse_ranges", "expand_ranges", "join_ranges", "range_expand", "range_join", "OPEN"]
 
 #: marks an open edge of a range
 OPEN = None
@@ -82,3 +82,91 @@ def join_ranges(values: Iterable[int], max_ranges: int | None = None) -> str:
         tail = max_ranges - head
         parts = parts[:head] + ["..."] + (parts[-tail:] if tail else [])
     return ",".join(parts)
+
+
+# -- law's spelling (law.util.range_expand / range_join), for ported analyses ---------------------
+
+
+def _range_items(spec: Any, sep: str) -> list[tuple]:
+    """law's range input (``"1:4"``, ``(1, 4)``, ``5``, or a list of them) as tuples."""
+    items = (
+        [spec] if isinstance(spec, tuple) else (list(spec) if isinstance(spec, list) else [spec])
+    )
+    out: list[tuple] = []
+    for item in items:
+        if isinstance(item, (tuple, list)):
+            if len(item) not in (1, 2):
+                raise ValueError(f"a range tuple has one or two values, got {item!r}")
+            out.append(tuple(item))
+        elif sep in str(item):
+            start, stop = str(item).split(sep, 1)
+            out.append((start.strip() or None, stop.strip() or None))
+        else:
+            out.append((item,))
+    return out
+
+
+def _to_int(value: Any, spec: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid number or range {spec!r}") from None
+
+
+def range_expand(
+    spec: Any,
+    include_end: bool = False,
+    min_value: int | None = None,
+    max_value: int | None = None,
+    sep: str = ":",
+) -> list[int]:
+    """
+    law's ``range_expand``: ``"5:8"`` -> ``[5, 6, 7]`` (end included with *include_end*), also
+    ``(5, 8)``, single values and lists of these; open ends (``":8"``, ``"5:"``) need
+    *min_value* / *max_value*, which also clip the result. Order kept, duplicates dropped.
+    """
+    numbers: list[int] = []
+    for item in _range_items(spec, sep):
+        if len(item) == 1:
+            numbers.append(_to_int(item[0], item))
+            continue
+        start, stop = item
+        if start is None and min_value is None:
+            raise ValueError(f"range {item!r} without a start needs min_value")
+        if stop is None and max_value is None:
+            raise ValueError(f"range {item!r} without a stop needs max_value")
+        a = _to_int(min_value if start is None else start, item)
+        b = _to_int(max_value if stop is None else stop, item)
+        a, b = min(a, b), max(a, b)
+        numbers.extend(range(a, b + int(include_end)))
+    unique = list(dict.fromkeys(numbers))
+    if min_value is not None:
+        unique = [n for n in unique if n >= min_value]
+    if max_value is not None:
+        unique = [n for n in unique if n < max_value + int(include_end)]
+    return unique
+
+
+def range_join(
+    numbers: Iterable[Any],
+    to_str: bool = False,
+    include_end: bool = False,
+    sep: str = ",",
+    range_sep: str = ":",
+) -> Any:
+    """
+    law's ``range_join``: ``[1, 2, 3, 5]`` -> ``[(1, 4), (5,)]`` (end excluded unless
+    *include_end*), or ``"1:4,5"`` with *to_str*.
+    """
+    values = sorted({_to_int(n, n) for n in numbers})
+    ranges: list[tuple] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        ranges.append((values[i],) if i == j else (values[i], values[j] + int(not include_end)))
+        i = j + 1
+    if to_str:
+        return sep.join(str(r[0]) if len(r) == 1 else f"{r[0]}{range_sep}{r[1]}" for r in ranges)
+    return ranges

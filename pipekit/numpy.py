@@ -1,0 +1,11 @@
+"""
+``law.contrib.load("numpy")`` facade: ``pipekit.numpy.NumpyFormatter``, the formatter that
+``target.load()`` / ``target.dump()`` choose by extension (see :mod:`pipekit.target.formatter`).
+numpy itself is imported only when the formatter is used.
+"""
+
+from __future__ import annotations
+
+from pipekit.target.formatter import NumpyFormatter
+
+__all__ = ["NumpyFormatter"]

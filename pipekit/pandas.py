@@ -1,0 +1,11 @@
+"""
+``law.contrib.load("pandas")`` facade: ``pipekit.pandas.DataFrameFormatter``, the formatter that
+``target.load()`` / ``target.dump()`` choose by extension (see :mod:`pipekit.target.formatter`).
+pandas itself is imported only when the formatter is used.
+"""
+
+from __future__ import annotations
+
+from pipekit.target.formatter import DataFrameFormatter
+
+__all__ = ["DataFrameFormatter"]
