@@ -165,13 +165,18 @@ def run_tasks(tasks: list[Any], opts: Any) -> int:
 
 
 def run_interactive(task: Any, opts: Any) -> int:
-    """Handle ``--print-*``, ``--remove-output`` and ``--fetch-output``."""
+    """Handle ``--print-*``, ``--graph``, ``--remove-output`` and ``--fetch-output``."""
     from pipekit.task import interactive
 
     setup_logging(opts.log_level)
     inter = opts.interactive
     if "print_deps" in inter:
         interactive.print_task_deps(task, inter["print_deps"])
+    if "graph" in inter:
+        from pipekit.cli.graph import write_task_graph
+
+        depth = inter.get("print_deps") or inter.get("print_status") or "-1"
+        write_task_graph(task, inter["graph"], depth, opts)
     if "print_status" in inter:
         interactive.print_task_status(task, inter["print_status"])
     if "print_output" in inter:

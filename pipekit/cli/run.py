@@ -35,8 +35,9 @@ RUN_OPTIONS: dict[str, tuple[str, str]] = {
     "print_output": ("str", "D: print output locations down to depth D and exit"),
     "remove_output": ("str", "D[,MODE[,RUN]]: remove outputs to depth D; MODE i(nteractive), a(ll), d(ry)"),
     "fetch_output": ("str", "D[,MODE[,DIR]]: copy outputs to depth D into DIR (default: cwd)"),
+    "graph": ("str", "FILE: draw the dependency graph (to the --print-deps depth) to .png/.svg/.pdf/.dot"),
 }
-INTERACTIVE = ("print_deps", "print_status", "print_output", "remove_output", "fetch_output")
+INTERACTIVE = ("print_deps", "print_status", "print_output", "remove_output", "fetch_output", "graph")
 
 
 @dataclass
@@ -92,11 +93,17 @@ def _import_module(modname: str) -> Any:
         ) from e
 
 
-def resolve_task_class(name: str) -> type:
-    """The task class for ``module.Class`` or an indexed task family."""
+def resolve_task_class(name: str, namespace: dict[str, Any] | None = None) -> type:
+    """
+    The task class for ``module.Class`` or an indexed task family. A task class named *name* in
+    *namespace* (``%ilaw`` passes the notebook's variables) comes first.
+    """
     import luigi
 
     _ensure_cwd_importable()
+    found = namespace.get(name) if namespace is not None else None
+    if isinstance(found, type) and issubclass(found, luigi.Task):
+        return found
     if "." in name:
         modname, clsname = name.rsplit(".", 1)
         module = _import_module(modname)
@@ -323,7 +330,7 @@ def instantiate(cls: type, kwargs: dict[str, Any]) -> Any:
         raise ParameterError(f"cannot create {cls.get_task_family()}: {e}") from None
 
 
-def execute(args: list[str], prog: str = "pipekit run") -> int:
+def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(f"usage: {prog} TASK [--PARAM VALUE ...] [options]\n\n"
               "TASK is module.Class or a task family from the index ('pipekit index').\n"
@@ -332,7 +339,7 @@ def execute(args: list[str], prog: str = "pipekit run") -> int:
     from pipekit.config import Config
 
     Config.instance()  # parse law.cfg early: a broken file should fail before anything runs
-    cls = resolve_task_class(args[0])
+    cls = resolve_task_class(args[0], namespace)
     kwargs, opts, cli_values, want_help = parse_task_args(cls, args[1:])
     if want_help:
         print(format_help(cls, prog))
