@@ -1,0 +1,345 @@
+"""
+The interface between the backend-independent job loop (:mod:`pipekit.job.loop`) and a batch
+system: :class:`BaseJobManager` (submit one submission, bulk status, cancel, cleanup, find a
+submission by its tag) and :class:`BaseJobFileFactory` (write the batch script of a submission),
+plus the status model, :class:`SubmissionPlan` (what one submission contains) and
+:class:`JobConfig` (what a ``<type>_job_config`` hook may change).
+
+A backend (``pipekit/batch/slurm.py``, ``pipekit/batch/htcondor.py``) implements a manager and a
+factory; the loop, the submission ledger, the job spec and the node entry point
+(``python -m pipekit.job``) are shared unchanged.
+
+How one submission works, for the author of a backend:
+
+1. The loop creates a :class:`SubmissionPlan`: a unique *tag*, a directory, and the ledger job
+   numbers in array order (array index ``i`` runs job ``plan.job_nums[i]``). It writes one job
+   spec per index to ``plan.spec_file(i)``.
+2. ``factory.create(plan, config)`` writes the batch script. It must make index ``i`` run
+   ``python -m pipekit.job <spec_file(i)> --status-file <status_file(i)>`` (use
+   :meth:`BaseJobFileFactory.node_lines`), send the job's output to ``plan.log_file(i)`` and
+   name the jobs ``plan.job_name`` so that :meth:`BaseJobManager.find_submission` can find them.
+3. ``manager.submit(plan, script, config)`` submits **all indices in one interaction** (a Slurm
+   array, an HTCondor cluster with ``queue ... from``) and returns one job id per index.
+4. Every poll cycle the loop calls ``manager.query(ids)`` **once** for all active jobs. Ids the
+   batch system no longer knows are left out of the result; the loop then reads the job's own
+   exit-status file (written by the node) and, failing that, declares the job lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shlex
+import stat
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from pipekit.errors import JobError, UsageError
+
+__all__ = [
+    "PENDING",
+    "RUNNING",
+    "FINISHED",
+    "FAILED",
+    "UNKNOWN",
+    "ACTIVE_STATES",
+    "JobState",
+    "SubmissionPlan",
+    "JobConfig",
+    "BaseJobManager",
+    "BaseJobFileFactory",
+    "JobInputFile",
+    "JobArguments",
+]
+
+#: the job is queued (also: held, requeued, being configured)
+PENDING = "pending"
+#: the job runs (also: completing, suspended)
+RUNNING = "running"
+#: the job ended successfully
+FINISHED = "finished"
+#: the job ended unsuccessfully (failed, cancelled, timed out, out of memory, lost ...)
+FAILED = "failed"
+#: the batch system gave no usable answer for the job (yet)
+UNKNOWN = "unknown"
+
+ACTIVE_STATES = (PENDING, RUNNING, UNKNOWN)
+
+
+@dataclass
+class JobState:
+    """The status of one job as a batch system (or the job's exit-status file) reports it."""
+
+    job_id: str
+    status: str
+    code: int | None = None
+    error: str | None = None
+    #: where the answer came from: "squeue", "sacct", "scontrol", "status file", ...
+    source: str = ""
+
+
+@dataclass
+class SubmissionPlan:
+    """
+    One submission: the jobs ``job_nums`` (array index ``i`` runs job ``job_nums[i]``) submitted
+    together under the unique *tag*. All files of the submission live in *directory*.
+    """
+
+    tag: str
+    directory: str
+    job_nums: list[int]
+    job_name: str
+    cwd: str
+    #: most jobs of this submission that may run at the same time (None: no limit)
+    parallel: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.job_nums)
+
+    def spec_file(self, index: int | str) -> str:
+        """The job spec of array index *index* (a number, or a batch-system placeholder)."""
+        return os.path.join(self.directory, f"spec_{index}.json")
+
+    def status_file(self, index: int | str) -> str:
+        """The exit-status file the node writes for array index *index*."""
+        return os.path.join(self.directory, f"status_{index}.json")
+
+    def log_file(self, index: int | str) -> str:
+        """The combined stdout/stderr log of array index *index*."""
+        return os.path.join(self.directory, f"log_{index}.txt")
+
+
+@dataclass
+class JobConfig:
+    """
+    Settings of one submission that a ``<type>_job_config(config, job_num, branches)`` hook may
+    change. Backends extend it with their resource fields (partition, memory, ...).
+    """
+
+    #: the interpreter that runs ``python -m pipekit.job`` on the node (after the bootstrap file)
+    python: str = field(default_factory=lambda: sys.executable)
+    #: a bash file sourced before the node command (a path or a :class:`JobInputFile`)
+    bootstrap_file: Any = None
+    #: environment variables exported in the batch script
+    env: dict[str, str] = field(default_factory=dict)
+    #: values for ``{{name}}`` placeholders in input files with ``render=True``
+    render_variables: dict[str, str] = field(default_factory=dict)
+    #: extra lines of the batch script header: ``(key, value)`` tuples or literal strings
+    custom_content: list[Any] = field(default_factory=list)
+    #: extra arguments for the submit command (e.g. ``["--qos=short"]``)
+    extra_args: list[str] = field(default_factory=list)
+
+
+class BaseJobManager(ABC):
+    """
+    Talks to one batch system. Implementations must keep the cost of :meth:`query` independent
+    of the number of jobs in commands (one bulk call per cycle, plus at most one per submission
+    as a fallback), and must never submit a job twice for one :meth:`submit` call.
+    """
+
+    PENDING = PENDING
+    RUNNING = RUNNING
+    FINISHED = FINISHED
+    FAILED = FAILED
+    UNKNOWN = UNKNOWN
+    RETRY = "retry"  # law's name for "failed, will be resubmitted"; the loop shows it as such
+
+    #: name of the batch system in messages ("Slurm", "HTCondor")
+    batch_system = "batch system"
+
+    @abstractmethod
+    def submit_command(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
+        """The exact command :meth:`submit` runs (also printed by ``--dry-run``)."""
+
+    @abstractmethod
+    def submit(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
+        """
+        Submit every job of *plan* in one interaction; return the job ids in array order.
+        Raise :class:`pipekit.errors.JobError` when the batch system refused the submission.
+        """
+
+    @abstractmethod
+    def query(self, job_ids: Sequence[str]) -> dict[str, JobState]:
+        """
+        The status of *job_ids* in one bulk query. Ids the batch system does not know (any
+        more) are omitted. Raise :class:`JobError` when the batch system cannot be asked now
+        (the loop retries next cycle, up to ``--poll-fails`` times in a row).
+        """
+
+    @abstractmethod
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        """Cancel *job_ids* (ids that already ended are ignored)."""
+
+    def cleanup(self, job_ids: Sequence[str]) -> None:
+        """Remove what the batch system keeps of ended jobs (nothing, for most systems)."""
+        return None
+
+    @abstractmethod
+    def find_submission(self, plan: SubmissionPlan) -> list[str] | None:
+        """
+        Job ids of the jobs submitted as *plan* (found by ``plan.job_name``), in array order as
+        far as known, or None when the batch system knows no such jobs. Used after a crash
+        between submitting and recording the ids; raise :class:`JobError` when it cannot tell.
+        """
+
+    def max_jobs_per_submission(self) -> int | None:
+        """Most jobs one submission may hold (None: no limit)."""
+        return None
+
+
+class BaseJobFileFactory(ABC):
+    """Writes the batch script of a submission (see the module docstring for its duties)."""
+
+    #: file name of the batch script inside the submission directory
+    script_name = "job.sh"
+    #: exit code of the batch script when sourcing the bootstrap file failed
+    bootstrap_exit_code = 3
+
+    def new_config(self) -> JobConfig:
+        """A fresh config with this backend's fields (the input of the job-config hook)."""
+        return JobConfig()
+
+    @abstractmethod
+    def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        """The text of the batch script."""
+
+    def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        """Write the batch script (and copies of input files) and return its path."""
+        os.makedirs(plan.directory, exist_ok=True)
+        config.bootstrap_file = self.provide_input(plan, config, config.bootstrap_file)
+        path = os.path.join(plan.directory, self.script_name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self.render(plan, config))
+        os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
+        os.replace(tmp, path)
+        return path
+
+    def provide_input(self, plan: SubmissionPlan, config: JobConfig, input_file: Any,
+                      write: bool = True) -> Any:
+        """
+        Copy *input_file* into the submission directory when it asks for it (``copy=True``),
+        rendering ``{{name}}`` placeholders when ``render=True``; returns the path jobs use
+        (without *write*, only the path).
+        """
+        if input_file is None or input_file == "":
+            return None
+        f = input_file if isinstance(input_file, JobInputFile) else JobInputFile(input_file)
+        src = os.path.abspath(os.path.expanduser(str(f.path)))
+        if not os.path.isfile(src):
+            raise UsageError(f"job input file '{src}' does not exist; fix the path returned by the "
+                             "bootstrap hook or [job] / [slurm] bootstrap_file in law.cfg")
+        if not f.copy:
+            return src
+        dst = os.path.join(plan.directory, os.path.basename(src))
+        if not write:
+            return dst
+        with open(src, encoding="utf-8") as fin:
+            text = fin.read()
+        if f.render:
+            text = render_variables(text, config.render_variables)
+        with open(dst, "w", encoding="utf-8") as fout:
+            fout.write(text)
+        os.chmod(dst, os.stat(src).st_mode)
+        return dst
+
+    def node_lines(self, plan: SubmissionPlan, config: JobConfig, index_expr: str) -> list[str]:
+        """
+        The bash lines every backend's script ends with: set the environment, source the
+        bootstrap file (on failure: write an exit-status file and exit with
+        :attr:`bootstrap_exit_code`), then exec ``python -m pipekit.job SPEC --status-file F``.
+        *index_expr* is the shell expression of the array index (``$SLURM_ARRAY_TASK_ID``).
+        """
+        q = shlex.quote
+        lines = [f"pk_dir={q(plan.directory)}", f'pk_idx="{index_expr}"',
+                 'pk_status="$pk_dir/status_$pk_idx.json"']
+        for name, value in config.env.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
+                raise UsageError(f"job environment variable name {name!r} is not a valid shell name")
+            lines.append(f"export {name}={q(str(value))}")
+        if config.bootstrap_file:
+            boot = q(str(config.bootstrap_file))
+            msg = q(f"sourcing the bootstrap file {config.bootstrap_file} failed")
+            lines += [
+                f"if ! source {boot}; then",
+                f"    printf '{{\"exit_code\": {self.bootstrap_exit_code}, \"error\": \"%s\"}}\\n' {msg}"
+                ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"',
+                f"    exit {self.bootstrap_exit_code}",
+                "fi",
+            ]
+        lines.append(f'exec {q(config.python)} -m pipekit.job "$pk_dir/spec_$pk_idx.json" '
+                     '--status-file "$pk_status"')
+        return lines
+
+
+def render_variables(text: str, variables: dict[str, Any]) -> str:
+    """Replace ``{{name}}`` in *text* by ``variables[name]`` (unknown names stay)."""
+    def repl(m: re.Match) -> str:
+        return str(variables.get(m.group(1), m.group(0)))
+
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", repl, text)
+
+
+class JobInputFile:
+    """
+    A file a job needs (the bootstrap file, most often). With *copy* (default) it is copied into
+    the submission directory, so editing the original does not change jobs already queued; with
+    *render*, ``{{name}}`` placeholders are replaced by the job config's ``render_variables``.
+    Remote jobs on a shared file system read it from there.
+    """
+
+    def __init__(self, path: Any, copy: bool | None = None, render: bool | None = None,
+                 **kwargs: Any):
+        if isinstance(path, JobInputFile):
+            copy = path.copy if copy is None else copy
+            render = path.render if render is None else render
+            path = path.path
+        self.path = str(getattr(path, "abspath", None) or getattr(path, "path", None) or path)
+        self.copy = True if copy is None else bool(copy)
+        # law's render_local / render_job both mean: resolve placeholders before the job runs
+        render = render if render is not None else kwargs.get("render_local", kwargs.get("render_job"))
+        self.render = bool(render)
+
+    def __str__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"JobInputFile({self.path!r}, copy={self.copy}, render={self.render})"
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, JobInputFile) and (self.path, self.copy, self.render) == (
+            other.path, other.copy, other.render)
+
+
+class JobArguments:
+    """
+    What one job runs, for users who write their own job scripts: the task class, its
+    parameters as command-line arguments, the branches and the number of workers.
+    :meth:`get_args` gives the arguments of ``python -m pipekit.job`` that run them without a
+    spec file; :meth:`join` the same as one shell-quoted string.
+    """
+
+    def __init__(self, task_cls: type, task_params: Sequence[str], branches: Sequence[int],
+                 workers: int = 1, **kwargs: Any):
+        self.task_cls = task_cls
+        self.task_params = [str(p) for p in task_params]
+        self.branches = [int(b) for b in branches]
+        self.workers = max(1, int(workers))
+
+    @staticmethod
+    def encode_string(s: str) -> str:
+        """*s* base64 encoded (law's encoding for values passed through job scripts)."""
+        return base64.b64encode((s or "-").encode()).decode()
+
+    def get_args(self) -> list[str]:
+        if not self.branches:
+            raise JobError("JobArguments needs at least one branch")
+        return ["--task", f"{self.task_cls.__module__}.{self.task_cls.__name__}",
+                "--branches", ",".join(map(str, self.branches)),
+                "--workers", str(self.workers), "--", *self.task_params]
+
+    def join(self) -> str:
+        return " ".join(shlex.quote(a) for a in self.get_args())

@@ -1,0 +1,36 @@
+"""
+JSON files that are never half-written: :func:`write_json_atomic` writes a temporary sibling,
+flushes it to disk and renames it over the destination, so a reader (or a process restarted
+after a crash) sees either the old or the new content, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+__all__ = ["write_json_atomic", "read_json"]
+
+
+def write_json_atomic(path: str, data: Any, indent: int | None = 1) -> None:
+    """Write *data* as JSON to *path* through a temporary sibling and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=indent, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_json(path: str) -> Any:
+    """The parsed content of *path*; raises ``OSError`` or ``ValueError`` like :func:`json.load`."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,227 @@
+"""
+:class:`SubmissionLedger`: the record of a remote workflow's jobs — job numbers, their branches,
+attempts, batch job ids, array indices, states, log and exit-status paths — kept as one JSON file
+next to the workflow's outputs and rewritten atomically after every change.
+
+It is what makes a run resumable: re-running the same command reads the ledger and re-attaches
+to the jobs it lists instead of submitting them again. A submission is recorded in two steps:
+*before* the submit command runs, its jobs are written as ``submitting`` together with the
+submission's unique tag (which the batch system sees as the job name); *after* it returns, the
+job ids are written. A process killed between the two leaves a ``submitting`` record, and the
+next run asks the batch system for jobs with that name before it submits anything (see
+:meth:`pipekit.job.loop.JobLoop.recover`).
+
+Only one process may attach to a ledger at a time (:meth:`SubmissionLedger.lock`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+from pipekit.errors import JobError
+from pipekit.job.base import ACTIVE_STATES, FAILED, PENDING, SubmissionPlan
+from pipekit.job.jsonfile import read_json, write_json_atomic
+
+__all__ = ["SubmissionLedger", "JobRecord", "SUBMITTING", "LEDGER_VERSION"]
+
+LEDGER_VERSION = 1
+#: the submit command of the job's submission may or may not have run (see module docstring)
+SUBMITTING = "submitting"
+
+
+@dataclass
+class JobRecord:
+    """One job of the workflow: the branches it runs and its current (latest) attempt."""
+
+    num: int
+    branches: list[int]
+    state: str = PENDING
+    attempt: int = 0
+    tag: str = ""
+    index: int = -1
+    job_id: str | None = None
+    log: str | None = None
+    status_file: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    submitted: float | None = None
+    ended: float | None = None
+    #: earlier attempts: ``{"attempt", "tag", "job_id", "state", "exit_code", "error", "log"}``
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES or self.state == SUBMITTING
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class SubmissionLedger:
+    """The ledger file at *path* (see the module docstring)."""
+
+    def __init__(self, path: str, workflow: dict[str, Any] | None = None):
+        self.path = os.path.abspath(path)
+        self.workflow = dict(workflow or {})
+        self.jobs: dict[int, JobRecord] = {}
+        self.submissions: dict[str, dict[str, Any]] = {}
+        self.next_job_num = 0
+        self.created = time.time()
+
+    # -- file -----------------------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return os.path.exists(self.path)
+
+    @classmethod
+    def load(cls, path: str, workflow: dict[str, Any] | None = None) -> SubmissionLedger:
+        """The ledger at *path*, or an empty one when there is none."""
+        ledger = cls(path, workflow)
+        if not os.path.exists(ledger.path):
+            return ledger
+        try:
+            data = read_json(ledger.path)
+            if data.get("version") != LEDGER_VERSION:
+                raise ValueError(f"version {data.get('version')!r}, expected {LEDGER_VERSION}")
+            ledger.jobs = {int(k): JobRecord.from_dict(v) for k, v in data["jobs"].items()}
+            ledger.submissions = dict(data.get("submissions", {}))
+            ledger.next_job_num = int(data.get("next_job_num", max(ledger.jobs, default=-1) + 1))
+            ledger.created = float(data.get("created", ledger.created))
+            ledger.workflow = data.get("workflow") or ledger.workflow
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise JobError(
+                f"the submission ledger {ledger.path} cannot be read ({e}); move it away or run "
+                "with --ignore-submission (jobs it lists are then neither re-attached nor cancelled)"
+            ) from None
+        return ledger
+
+    def save(self) -> None:
+        """Write the ledger atomically (temporary sibling, fsync, rename)."""
+        write_json_atomic(self.path, {
+            "version": LEDGER_VERSION,
+            "workflow": self.workflow,
+            "created": self.created,
+            "updated": time.time(),
+            "next_job_num": self.next_job_num,
+            "jobs": {str(n): j.to_dict() for n, j in sorted(self.jobs.items())},
+            "submissions": self.submissions,
+        })
+
+    @staticmethod
+    @contextlib.contextmanager
+    def lock(path: str) -> Iterator[None]:
+        """
+        Hold an exclusive lock on the ledger at *path* while attached to its jobs; fail at once
+        when another process holds it (the lock ends with the process, also when it is killed).
+        """
+        path = os.path.abspath(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        lock_path = path + ".lock"
+        f = open(lock_path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            raise JobError(
+                f"another process ({holder}) is attached to the jobs of this workflow "
+                f"(lock {lock_path}); wait for it to end or stop it, then run again"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def new_job(self, branches: list[int]) -> JobRecord:
+        job = JobRecord(num=self.next_job_num, branches=list(branches))
+        self.jobs[job.num] = job
+        self.next_job_num += 1
+        return job
+
+    def active_jobs(self) -> list[JobRecord]:
+        return [j for j in self.jobs.values() if j.active]
+
+    def active_branches(self) -> set[int]:
+        return {b for j in self.jobs.values() if j.active for b in j.branches}
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for j in self.jobs.values():
+            out[j.state] = out.get(j.state, 0) + 1
+        return out
+
+    # -- submissions ----------------------------------------------------------------------------
+
+    def begin_submission(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> None:
+        """
+        Record *plan* as ``submitting`` before its submit command runs; *branches* gives the
+        branches each job runs in this attempt (a retry runs only the failed ones).
+        """
+        now = time.time()
+        for index, num in enumerate(plan.job_nums):
+            job = self.jobs[num]
+            if job.attempt:
+                job.history.append({k: getattr(job, k) for k in (
+                    "attempt", "tag", "job_id", "state", "exit_code", "error", "log")})
+            job.branches = list(branches.get(num, job.branches))
+            job.attempt += 1
+            job.state = SUBMITTING
+            job.tag, job.index, job.job_id = plan.tag, index, None
+            job.log, job.status_file = plan.log_file(index), plan.status_file(index)
+            job.exit_code = job.error = job.ended = None
+            job.submitted = now
+        self.submissions[plan.tag] = {
+            "state": SUBMITTING, "time": now, "job_name": plan.job_name,
+            "directory": plan.directory, "cwd": plan.cwd, "parallel": plan.parallel,
+            "job_nums": list(plan.job_nums), "job_ids": None,
+        }
+
+    def plan_of(self, tag: str) -> SubmissionPlan:
+        """The plan of the recorded submission *tag*."""
+        s = self.submissions[tag]
+        return SubmissionPlan(tag=tag, directory=s["directory"], job_nums=list(s["job_nums"]),
+                              job_name=s["job_name"], cwd=s.get("cwd", ""),
+                              parallel=s.get("parallel"))
+
+    def confirm_submission(self, tag: str, job_ids: list[str | None]) -> None:
+        """The submit command of *tag* returned these ids (None: submitted, id unknown)."""
+        sub = self.submissions[tag]
+        sub["state"] = "submitted"
+        sub["job_ids"] = list(job_ids)
+        for num, job_id in zip(sub["job_nums"], job_ids):
+            job = self.jobs[num]
+            if job.tag == tag and job.state == SUBMITTING:
+                job.state, job.job_id = PENDING, job_id
+
+    def abandon_submission(self, tag: str, error: str) -> None:
+        """Nothing of *tag* reached the batch system: its jobs count as failed attempts."""
+        sub = self.submissions[tag]
+        sub["state"] = "failed"
+        sub["error"] = error
+        for num in sub["job_nums"]:
+            job = self.jobs[num]
+            if job.tag == tag and job.state == SUBMITTING:
+                job.state, job.error, job.ended = FAILED, f"not submitted: {error}", time.time()
+
+    def pending_submissions(self) -> list[str]:
+        """Tags whose submit command may have run without its ids being recorded."""
+        return [t for t, s in self.submissions.items() if s.get("state") == SUBMITTING]

@@ -1,0 +1,200 @@
+"""
+What runs on the worker node: ``python -m pipekit.job SPEC --status-file FILE``.
+
+The batch script has already sourced the user's bootstrap file. This entry point then imports
+the task module, rebuilds the workflow from the job spec (parameters parsed by the task's own
+luigi parameters), completes missing requirements of the job's branches with luigi, runs the
+branches in this one process with :func:`pipekit.workflow.local.run_branches` (``workers`` of
+them in parallel), checks that their outputs exist, writes the exit-status file atomically and
+exits with one of the codes below. The job loop reads the exit-status file when the batch system
+has already forgotten the job.
+
+``python -m pipekit.job --task module.Class --branches 0,1 [--workers N] -- --param value ...``
+does the same without a spec file (see :class:`pipekit.job.base.JobArguments`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+__all__ = ["main", "EXIT_OK", "EXIT_BRANCHES_FAILED", "EXIT_SPEC_ERROR", "EXIT_BOOTSTRAP_FAILED",
+           "EXIT_MESSAGES", "describe_exit_code"]
+
+EXIT_OK = 0
+#: at least one branch raised, or finished without writing its outputs
+EXIT_BRANCHES_FAILED = 1
+#: the spec could not be read, the task module not imported or a parameter not parsed
+EXIT_SPEC_ERROR = 2
+#: sourcing the bootstrap file failed (set by the batch script, before Python starts)
+EXIT_BOOTSTRAP_FAILED = 3
+EXIT_MESSAGES = {
+    EXIT_OK: "all branches finished",
+    EXIT_BRANCHES_FAILED: "branches failed",
+    EXIT_SPEC_ERROR: "the job could not load its task (spec, import or parameter error)",
+    EXIT_BOOTSTRAP_FAILED: "sourcing the bootstrap file failed",
+}
+
+
+def describe_exit_code(code: int | None) -> str:
+    """A short explanation of a job exit code."""
+    if code is None:
+        return "no exit code"
+    if code in EXIT_MESSAGES:
+        return EXIT_MESSAGES[code]
+    if code > 128:
+        try:
+            return f"killed by {signal.Signals(code - 128).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+class _StatusWriter:
+    """Collects what happened and writes the exit-status file once."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.data: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid(),
+                                     "start": time.time(), "branches": [], "failed": {}}
+        self.written = False
+
+    def write(self, code: int, error: str | None = None) -> int:
+        if self.written:
+            return code
+        self.written = True
+        self.data.update(exit_code=code, end=time.time(), error=error)
+        if self.path:
+            from pipekit.job.jsonfile import write_json_atomic
+
+            try:
+                write_json_atomic(self.path, self.data)
+            except OSError as e:
+                print(f"pipekit job: cannot write the exit-status file {self.path}: {e}", flush=True)
+        return code
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    params: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, params = argv[:i], argv[i + 1:]
+    p = argparse.ArgumentParser(prog="python -m pipekit.job",
+                                description="run the branches of one remote job")
+    p.add_argument("spec", nargs="?", help="job spec file written by the submitting process")
+    p.add_argument("--status-file", help="where to write the exit-status JSON file")
+    p.add_argument("--task", help="module.Class (instead of a spec file)")
+    p.add_argument("--branches", help="comma-separated branches (with --task)")
+    p.add_argument("--workers", type=int, default=1, help="branches run in parallel (with --task)")
+    args = p.parse_args(argv)
+    args.params = params
+    if bool(args.spec) == bool(args.task):
+        p.error("give either a spec file or --task module.Class --branches B")
+    return args
+
+
+def _load_spec(args: argparse.Namespace) -> Any:
+    from pipekit.job.spec import JobSpec
+
+    if args.spec:
+        return JobSpec.load(args.spec)
+    from pipekit.errors import UsageError
+
+    if not args.branches:
+        raise UsageError("--task needs --branches")
+    module, _, cls = args.task.rpartition(".")
+    if not module:
+        raise UsageError(f"--task needs module.Class, got {args.task!r}")
+    raw = args.params
+    if len(raw) % 2:
+        raise UsageError("task parameters after -- must come as pairs: --name value")
+    params = {raw[i].lstrip("-").replace("-", "_"): raw[i + 1] for i in range(0, len(raw), 2)}
+    return JobSpec(task_module=module, task_class=cls, params=params,
+                   branches=[int(b) for b in args.branches.split(",") if b.strip()],
+                   workers=args.workers, python_path=[os.getcwd()], cwd=os.getcwd())
+
+
+def _complete_requirements(wf: Any, branches: list[int], workers: int) -> str | None:
+    """Run incomplete requirements of the branches with luigi; an error text when that fails."""
+    import luigi
+
+    seen: dict[str, Any] = {}
+    for b in branches:
+        for req in luigi.task.flatten(wf.branch_task(b).requires()):
+            seen.setdefault(req.task_id, req)
+    incomplete = [r for r in seen.values() if not r.complete()]
+    if not incomplete:
+        return None
+    print(f"pipekit job: running {len(incomplete)} incomplete requirement(s) first", flush=True)
+    luigi.build(incomplete, local_scheduler=True, workers=workers, log_level="WARNING")
+    still = [r for r in incomplete if not r.complete()]
+    if still:
+        return "requirements incomplete after running them: " + ", ".join(map(repr, still[:5]))
+    return None
+
+
+def _run(spec: Any, status: _StatusWriter) -> int:
+    from pipekit.ranges import join_ranges
+    from pipekit.workflow.local import run_branches
+
+    wf = spec.build_workflow()
+    branches = list(spec.branches)
+    status.data["branches"] = branches
+    print(f"pipekit job {spec.job_num} attempt {spec.attempt}: {wf.get_task_family()} branches "
+          f"{join_ranges(branches)} with {spec.workers} worker(s)", flush=True)
+    error = _complete_requirements(wf, branches, spec.workers)
+    failures = ({b: (error, "") for b in branches} if error
+                else run_branches(wf, branches, spec.workers))
+    wf.__dict__.pop("_wf_output", None)
+    for b in set(wf.missing_branches()) - set(failures):
+        failures[b] = ("run() finished but its outputs do not exist", "")
+    for b, (msg, tb) in sorted(failures.items()):
+        status.data["failed"][str(b)] = {"error": msg, "traceback": (tb or "")[-4000:]}
+        print(f"branch {b} failed: {msg}\n{tb.rstrip()}" if tb else f"branch {b} failed: {msg}",
+              flush=True)
+    if failures:
+        print(f"pipekit job: {len(failures)} of {len(branches)} branches failed", flush=True)
+        return status.write(EXIT_BRANCHES_FAILED, f"branches {join_ranges(failures)} failed")
+    print(f"pipekit job: all {len(branches)} branches finished", flush=True)
+    return status.write(EXIT_OK)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    status = _StatusWriter(args.status_file)
+    main_pid = os.getpid()
+
+    def on_term(signum: int, frame: Any) -> None:
+        # forked branch workers inherit this handler; only the job's main process reports
+        if os.getpid() == main_pid:
+            status.write(128 + signum, f"terminated by {signal.Signals(signum).name} (cancelled, "
+                         "or a time or memory limit was reached)")
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    from pipekit.errors import PipekitError
+
+    try:
+        spec = _load_spec(args)
+        status.data.update(job_num=spec.job_num, attempt=spec.attempt, tag=spec.tag)
+        if spec.cwd and os.path.isdir(spec.cwd) and os.path.realpath(spec.cwd) != os.path.realpath(os.getcwd()):
+            os.chdir(spec.cwd)
+        from pipekit.cli.execution import setup_logging
+        from pipekit.config import Config
+
+        Config.instance()  # law.cfg of the working directory, [luigi_*] sections handed to luigi
+        setup_logging(None)
+        return _run(spec, status)
+    except PipekitError as e:
+        print(f"pipekit job: {e}", flush=True)
+        return status.write(EXIT_SPEC_ERROR if e.exit_code == 2 else EXIT_BRANCHES_FAILED, str(e))
+    except Exception as e:
+        import traceback
+
+        traceback.print_exc()
+        return status.write(EXIT_SPEC_ERROR, f"{type(e).__name__}: {e}")
