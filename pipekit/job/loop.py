@@ -1,0 +1,432 @@
+"""
+:class:`JobLoop`: submit the missing branches of a workflow as jobs, poll them, resubmit the
+failed ones, and end when the workflow is done, ``acceptance`` is reached or ``tolerance`` is
+exceeded. It knows nothing about a particular batch system (that is the
+:class:`~pipekit.job.base.BaseJobManager`) nor about luigi (that is the :class:`JobSource`, the
+remote workflow proxy in :mod:`pipekit.workflow.remote`).
+
+One cycle costs one :meth:`~pipekit.job.base.BaseJobManager.query` for all active jobs, whatever
+their number. Jobs the batch system no longer knows are judged by their exit-status file; a job
+with neither is declared lost after a grace time. A failed job is resubmitted with only its
+branches whose outputs are still missing, all failed jobs of a cycle in one submission. The
+ledger is written after every change, so a killed loop can be re-run and re-attaches.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from pipekit.errors import JobError
+from pipekit.job.base import (
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    UNKNOWN,
+    BaseJobManager,
+    JobConfig,
+    JobState,
+    SubmissionPlan,
+)
+from pipekit.job.jsonfile import read_json
+from pipekit.job.ledger import JobRecord, SubmissionLedger
+from pipekit.job.node import describe_exit_code
+from pipekit.job.status_line import StatusLine
+from pipekit.ranges import join_ranges
+
+__all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "chunk_branches",
+           "new_tag"]
+
+
+def new_tag() -> str:
+    """A unique submission tag (part of the batch job name)."""
+    return uuid.uuid4().hex[:12]
+
+
+def chunk_branches(branches: list[int], tasks_per_job: int, shuffle: bool = False) -> list[list[int]]:
+    """*branches* in jobs of *tasks_per_job*; with *shuffle*, the jobs in random order."""
+    n = max(1, int(tasks_per_job))
+    chunks = [branches[i:i + n] for i in range(0, len(branches), n)]
+    if shuffle:
+        random.shuffle(chunks)
+    return chunks
+
+
+class JobSource(Protocol):
+    """What the loop needs from the workflow (implemented by the remote workflow proxy)."""
+
+    label: str
+
+    def selected_branches(self) -> list[int]: ...
+    def missing_branches(self) -> list[int]: ...
+    def prepare_submission(self, plan: SubmissionPlan, branches: dict[int, list[int]],
+                           attempts: dict[int, int]) -> tuple[str, JobConfig]: ...
+    def new_plan(self, tag: str, job_nums: list[int]) -> SubmissionPlan: ...
+    def check_job_completeness(self) -> bool: ...
+    def poll_callback(self, poll_data: PollData) -> Any: ...
+    def allowed_failures(self, n_total: int) -> float: ...
+    def publish_progress(self, percentage: float) -> None: ...
+
+
+@dataclass
+class LoopSettings:
+    """The remote-workflow parameters the loop uses (times in seconds)."""
+
+    retries: int = 5
+    tasks_per_job: int = 1
+    parallel_jobs: int | None = None
+    poll_interval: float = 60.0
+    poll_fails: int = 5
+    walltime: float | None = None
+    shuffle_jobs: bool = False
+    no_poll: bool = False
+    acceptance: float = 1.0
+    #: seconds a job may be unknown to the batch system without an exit-status file
+    lost_grace: float = 10.0
+
+
+@dataclass
+class PollData:
+    """What ``<type>_poll_callback(poll_data)`` sees each cycle; returning False ends polling."""
+
+    n_parallel: int | None
+    n_finished_min: float
+    n_failed_max: float
+    n_active: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LoopResult:
+    """How the loop ended: *ok* (the workflow succeeded as far as the loop can tell) and why."""
+
+    ok: bool
+    reason: str
+    lines: list[str] = field(default_factory=list)
+    n_active: int = 0
+
+    def text(self) -> str:
+        return "\n".join([self.reason] + [f"  {line}" for line in self.lines])
+
+
+class JobLoop:
+    """Runs the jobs of one workflow (see the module docstring)."""
+
+    def __init__(self, source: JobSource, manager: BaseJobManager, ledger: SubmissionLedger,
+                 settings: LoopSettings, say: Callable[[str], None] | None = None):
+        self.source = source
+        self.manager = manager
+        self.ledger = ledger
+        self.settings = settings
+        self._say = say or (lambda msg: print(msg, flush=True))
+        self.line: StatusLine | None = None
+        self.selected = set(source.selected_branches())
+        self.done_at_start: set[int] = set()
+        self.finished: set[int] = set()
+        self.failed_final: dict[int, JobRecord] = {}
+        self.retries_used: dict[int, int] = {}
+        self._missing_since: dict[int, float] = {}
+        self._retry_later: list[JobRecord] = []
+        self.n_submitted = 0
+        self.n_resubmitted = 0
+        #: jobs submitted or re-attached in this run (what the status line counts)
+        self.touched: set[int] = set()
+
+    def say(self, msg: str) -> None:
+        if self.line is not None:
+            self.line.close()
+        self._say(msg)
+
+    # -- entry ----------------------------------------------------------------------------------
+
+    def run(self) -> LoopResult:
+        self.recover()
+        self.submit_missing()
+        if self.settings.no_poll:
+            n = len(self.relevant_active())
+            return LoopResult(True, f"{self.source.label}: {n} jobs active, not polling (--no-poll); "
+                              "run the same command again to attach to them", n_active=n)
+        return self.poll()
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Settle submissions whose ids were never recorded (the submitter was killed)."""
+        for tag in self.ledger.pending_submissions():
+            plan = self.ledger.plan_of(tag)
+            ids = self.manager.find_submission(plan)  # a JobError here: cannot tell, stop
+            if ids:
+                ids = list(ids) + [None] * (len(plan) - len(ids))
+                self.ledger.confirm_submission(tag, ids)
+                self.say(f"{self.source.label}: found the {len(plan)} jobs of submission {tag} "
+                         f"({self.manager.batch_system} job name {plan.job_name}); re-attaching")
+            elif any(os.path.exists(p) for i in range(len(plan))
+                     for p in (plan.log_file(i), plan.status_file(i))):
+                self.ledger.confirm_submission(tag, [None] * len(plan))
+                self.say(f"{self.source.label}: the jobs of submission {tag} ran and left the "
+                         "queue; judging them by their exit-status files")
+            else:
+                self.ledger.abandon_submission(tag, "the submitting process ended before submitting")
+                self.say(f"{self.source.label}: submission {tag} never reached "
+                         f"{self.manager.batch_system}; its branches are submitted again")
+            self.ledger.save()
+
+    def submit_missing(self) -> None:
+        missing = self.source.missing_branches()
+        self.done_at_start = self.selected - set(missing)
+        active = self.ledger.active_branches()
+        self.touched.update(j.num for j in self.relevant_active())
+        todo = [b for b in missing if b not in active]
+        if active & set(missing):
+            self.say(f"{self.source.label}: re-attached to {len(self.relevant_active())} active "
+                     "jobs of an earlier run")
+        if not todo:
+            return
+        chunks = chunk_branches(todo, self.settings.tasks_per_job, self.settings.shuffle_jobs)
+        jobs = [self.ledger.new_job(c) for c in chunks]
+        self.submit_jobs({j.num: j.branches for j in jobs})
+
+    def submit_jobs(self, branches: dict[int, list[int]]) -> None:
+        """Submit jobs ``{num: branches}``: one submission, or one per batch-system maximum."""
+        nums = list(branches)
+        size = self.manager.max_jobs_per_submission() or len(nums)
+        for i in range(0, len(nums), size):
+            self._submit_chunk({n: branches[n] for n in nums[i:i + size]})
+
+    def _submit_chunk(self, branches: dict[int, list[int]]) -> None:
+        plan = self.source.new_plan(new_tag(), list(branches))
+        attempts = {n: self.ledger.jobs[n].attempt + 1 for n in branches}
+        script, config = self.source.prepare_submission(plan, branches, attempts)
+        self.ledger.begin_submission(plan, branches)
+        self.ledger.save()
+        try:
+            ids = self.manager.submit(plan, script, config)
+        except JobError as e:
+            found = self.manager.find_submission(plan)  # did it go through anyway (timeout)?
+            if not found:
+                self.ledger.abandon_submission(plan.tag, str(e).splitlines()[0])
+                self.ledger.save()
+                raise
+            ids = list(found) + [None] * (len(plan) - len(found))
+        self.ledger.confirm_submission(plan.tag, ids)
+        self.ledger.save()
+        self.n_submitted += len(plan)
+        self.touched.update(plan.job_nums)
+        all_branches = sorted(b for bs in branches.values() for b in bs)
+        first = next((i for i in ids if i), "?")
+        self.say(f"{self.source.label}: submitted {len(plan)} job(s) for branches "
+                 f"{join_ranges(all_branches, max_ranges=8)} to {self.manager.batch_system} "
+                 f"(first job id {first}, files in {plan.directory})")
+
+    # -- polling --------------------------------------------------------------------------------
+
+    def relevant_active(self) -> list[JobRecord]:
+        return [j for j in self.ledger.active_jobs() if self.selected.intersection(j.branches)]
+
+    def poll(self) -> LoopResult:
+        t0 = time.time()
+        n_fails = 0
+        self.line = StatusLine(self.source.label)
+        try:
+            while True:
+                active = self.relevant_active()
+                if active:
+                    n_fails = self._cycle(active, n_fails)
+                self._handle_failures()
+                result = self._judge(t0)
+                if result is not None:
+                    return result
+                time.sleep(self.settings.poll_interval)
+        finally:
+            self.line.close()
+            self.line = None
+
+    def _cycle(self, active: list[JobRecord], n_fails: int) -> int:
+        try:
+            states = self.manager.query([j.job_id for j in active if j.job_id])
+        except JobError as e:
+            n_fails += 1
+            limit = self.settings.poll_fails
+            if limit >= 0 and n_fails > limit:
+                raise JobError(
+                    f"{self.source.label}: the {self.manager.batch_system} status query failed "
+                    f"{n_fails} times in a row ({str(e).splitlines()[0]}); the {len(active)} active "
+                    "jobs keep running: run the same command again to attach to them"
+                ) from None
+            self.say(f"{self.source.label}: status query failed ({n_fails}/{limit}), retrying: "
+                     f"{str(e).splitlines()[0]}")
+            return n_fails
+        changed = False
+        for job in active:
+            changed |= self._update(job, states.get(job.job_id) if job.job_id else None)
+        if changed:
+            self.ledger.save()
+        return 0
+
+    def _update(self, job: JobRecord, state: JobState | None) -> bool:
+        """Apply what is known about *job*; True when its record changed."""
+        if state is None or state.status == UNKNOWN:
+            state = self._from_status_file(job) or self._lost(job)
+            if state is None:
+                return self._set(job, UNKNOWN)
+        self._missing_since.pop(job.num, None)
+        if state.status in (PENDING, RUNNING):
+            return self._set(job, state.status)
+        return self._end(job, state)
+
+    def _set(self, job: JobRecord, status: str) -> bool:
+        if job.state == status:
+            return False
+        job.state = status
+        return True
+
+    def _from_status_file(self, job: JobRecord) -> JobState | None:
+        info = _read_status_file(job.status_file)
+        if info is None or info.get("exit_code") is None:
+            return None
+        code = int(info["exit_code"])
+        return JobState(job.job_id or "", FINISHED if code == 0 else FAILED, code,
+                        info.get("error"), "status file")
+
+    def _lost(self, job: JobRecord) -> JobState | None:
+        now = time.time()
+        since = self._missing_since.setdefault(job.num, now)
+        grace = 0.0 if job.job_id is None else max(self.settings.lost_grace,
+                                                   2 * self.settings.poll_interval)
+        if now - since < grace:
+            return None
+        return JobState(job.job_id or "", FAILED, None,
+                        f"left {self.manager.batch_system} without an exit-status file (lost: "
+                        "killed before it started, cancelled, or its node failed)", "loop")
+
+    def _end(self, job: JobRecord, state: JobState) -> bool:
+        info = _read_status_file(job.status_file) or {}
+        code = info.get("exit_code", state.code)
+        status = state.status
+        if status == FINISHED and code not in (None, 0):
+            status = FAILED
+        error = None
+        if status == FAILED:
+            error = info.get("error") or state.error or describe_exit_code(code)
+        elif self.source.check_job_completeness():
+            missing = set(self.source.missing_branches()) & set(job.branches)
+            if missing:
+                status, error = FAILED, f"finished, but outputs of branches {join_ranges(missing)} are missing"
+        job.state, job.exit_code, job.error, job.ended = status, code, error, time.time()
+        if status == FINISHED:
+            self.finished.update(b for b in job.branches if b in self.selected)
+        else:
+            self._retry_later.append(job)
+        return True
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def _handle_failures(self) -> None:
+        failed, self._retry_later = self._retry_later, []
+        if not failed:
+            return
+        missing = set(self.source.missing_branches())
+        retry: dict[int, list[int]] = {}
+        for job in failed:
+            todo = [b for b in job.branches if b in missing]
+            if not todo:
+                job.state = FINISHED  # it failed late (e.g. while cleaning up) but did its work
+                self.finished.update(b for b in job.branches if b in self.selected)
+                continue
+            used = self.retries_used.get(job.num, 0)
+            where = f"; log: {job.log}" if job.log else ""
+            if used < self.settings.retries:
+                self.retries_used[job.num] = used + 1
+                retry[job.num] = todo
+                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
+                         f"failed: {job.error}{where}; resubmitting ({used + 1}/{self.settings.retries})")
+            else:
+                self.failed_final[job.num] = job
+                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
+                         f"failed after {job.attempt} attempt(s): {job.error}{where}")
+        self.ledger.save()
+        if retry:
+            try:
+                self.submit_jobs(retry)
+                self.n_resubmitted += len(retry)
+            except JobError as e:
+                self.say(f"{self.source.label}: resubmission failed, trying again next cycle: "
+                         f"{str(e).splitlines()[0]}")
+                self._retry_later.extend(self.ledger.jobs[n] for n in retry)
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def _failed_branches(self) -> set[int]:
+        out: set[int] = set()
+        for job in self.failed_final.values():
+            out.update(b for b in job.branches if b in self.selected)
+        return out - self.finished
+
+    def _judge(self, t0: float) -> LoopResult | None:
+        n_total = len(self.selected)
+        done = len(self.done_at_start | self.finished)
+        failed = self._failed_branches()
+        active = self.relevant_active()
+        counts = self._counts()
+        assert self.line is not None
+        self.line.update(counts, done, n_total)
+        self.source.publish_progress(100.0 * done / max(1, n_total))
+        acc = self.settings.acceptance
+        required = math.ceil(acc * n_total - 1e-9) if acc <= 1 else acc
+        allowed = self.source.allowed_failures(n_total)
+        if len(failed) > allowed:
+            return self._result(False, f"{len(failed)} of {n_total} branches failed, tolerance "
+                                f"allows {allowed:g}", active)
+        if done >= required and active:
+            return self._result(True, f"acceptance reached: {done} of {n_total} branches done "
+                                f"(acceptance {acc:g})", active)
+        if not active and not self._retry_later:
+            return self._result(True, f"{done} of {n_total} branches done", active)
+        poll_data = PollData(self.settings.parallel_jobs, required, allowed, len(active), counts)
+        if self.source.poll_callback(poll_data) is False:
+            return self._result(True, "polling stopped by the poll callback", active)
+        walltime = self.settings.walltime
+        if walltime and time.time() - t0 > walltime:
+            return self._result(False, f"walltime of {walltime:g} s exceeded while polling", active)
+        return None
+
+    def _counts(self) -> dict[str, int]:
+        """Jobs of this run per state; failed jobs that will be retried count as "retry"."""
+        counts: dict[str, int] = {}
+        retry = {j.num for j in self._retry_later}
+        for num in self.touched:
+            job = self.ledger.jobs[num]
+            state = "retry" if num in retry else job.state
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    def _result(self, ok: bool, reason: str, active: list[JobRecord]) -> LoopResult:
+        lines = []
+        for job in sorted(self.failed_final.values(), key=lambda j: j.num):
+            lines.append(f"job {job.num} (branches {join_ranges(job.branches)}): {job.error}; "
+                         f"attempts {job.attempt}; log: {job.log}")
+        if len(lines) > 20:
+            lines = lines[:10] + [f"... {len(lines) - 20} more ..."] + lines[-10:]
+        if active:
+            lines.append(f"{len(active)} jobs are still active; run the same command again to "
+                         "attach to them, or with --cancel-jobs to cancel them")
+        if self.n_resubmitted:
+            lines.append(f"{self.n_resubmitted} job(s) were resubmitted after failures")
+        return LoopResult(ok, f"{self.source.label}: {reason}", lines, n_active=len(active))
+
+
+def _read_status_file(path: str | None) -> dict[str, Any] | None:
+    if not path:
+        return None
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+

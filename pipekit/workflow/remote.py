@@ -1,0 +1,448 @@
+"""
+Remote workflows: the branches run as batch jobs. :class:`BaseRemoteWorkflow` adds law's
+remote-workflow parameters (``--retries``, ``--tasks-per-job``, ``--parallel-jobs``, ``--no-poll``,
+``--poll-interval``, ``--poll-fails``, ``--walltime``, ``--job-workers``, ``--shuffle-jobs``,
+``--cancel-jobs``, ``--cleanup-jobs``, ``--ignore-submission``, ``--transfer-logs``,
+``--clear-logs``) and ``--dry-run``; :class:`BaseRemoteWorkflowProxy` is the workflow-level run:
+it writes the job specs and batch scripts and hands the rest to the backend-independent
+:class:`pipekit.job.loop.JobLoop`.
+
+A batch backend (``pipekit/batch/slurm.py``) subclasses both: the proxy with
+``workflow_type = "slurm"``, and the workflow mixin with the ``slurm_*`` hooks a user overrides
+(``slurm_output_directory``, ``slurm_bootstrap_file``, ``slurm_job_config``,
+``slurm_workflow_requires``, ``slurm_check_job_completeness``, ``slurm_poll_callback``,
+``slurm_job_resources``, ``slurm_create_job_manager``, ``slurm_create_job_file_factory``). The
+proxy looks hooks up as ``<workflow_type>_<name>``, so ``htcondor_*`` hooks slot in the same way.
+
+Files of a workflow's jobs live in one directory next to its outputs (see
+:meth:`BaseRemoteWorkflowProxy.jobs_directory`): the ledger ``ledger.json`` and one directory per
+submission holding the batch script, one job spec, log and exit-status file per job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from typing import Any, Callable
+
+import luigi
+
+from pipekit.config import Config
+from pipekit.errors import UsageError, WorkflowError
+from pipekit.job.base import BaseJobFileFactory, BaseJobManager, JobConfig, SubmissionPlan
+from pipekit.job.ledger import SubmissionLedger
+from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
+from pipekit.job.spec import JobSpec
+from pipekit.job.status_line import format_counts
+from pipekit.parameter import NO_FLOAT, NO_INT, DurationParameter
+from pipekit.ranges import join_ranges
+from pipekit.target.file import FileSystemTarget
+from pipekit.target.local import LocalFileSystem
+from pipekit.task.base import flatten_outputs
+from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
+
+__all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
+
+#: parameters of remote workflows; branches (and thus jobs) do not carry them
+REMOTE_PARAMS = {
+    "retries", "tasks_per_job", "parallel_jobs", "no_poll", "poll_interval", "poll_fails",
+    "walltime", "job_workers", "shuffle_jobs", "cancel_jobs", "cleanup_jobs", "ignore_submission",
+    "transfer_logs", "clear_logs", "dry_run",
+}
+
+
+class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
+    """
+    The workflow-level run of a remote workflow type. Subclasses set :attr:`workflow_type`;
+    hooks are the task's ``<workflow_type>_<name>`` methods.
+    """
+
+    workflow_type = ""
+
+    def __init__(self, task: BaseRemoteWorkflow):
+        super().__init__(task)
+        self._manager: BaseJobManager | None = None
+        self._factory: BaseJobFileFactory | None = None
+        self._base_spec: JobSpec | None = None
+
+    # -- hooks and backends ---------------------------------------------------------------------
+
+    def hook(self, name: str) -> Callable:
+        """The task's ``<workflow_type>_<name>`` method."""
+        return getattr(self.task, f"{self.workflow_type}_{name}")
+
+    @property
+    def job_manager(self) -> BaseJobManager:
+        if self._manager is None:
+            self._manager = self.hook("create_job_manager")()
+        return self._manager
+
+    @property
+    def job_file_factory(self) -> BaseJobFileFactory:
+        if self._factory is None:
+            self._factory = self.hook("create_job_file_factory")()
+        return self._factory
+
+    @property
+    def label(self) -> str:
+        return f"{self.task.get_task_family()}[{self.workflow_type}]"
+
+    # -- luigi ----------------------------------------------------------------------------------
+
+    def requires(self) -> Any:
+        reqs = {} if self.task.pilot else self.task.workflow_requires()
+        extra = self.hook("workflow_requires")()
+        if not extra:
+            return reqs
+        if not reqs:
+            return extra
+        if isinstance(reqs, dict) and isinstance(extra, dict):
+            return {**reqs, **extra}
+        return [reqs, extra]
+
+    def complete(self) -> bool:
+        t = self.task
+        if t.cancel_jobs or t.cleanup_jobs or t.dry_run:
+            return False  # these modes act on the jobs, whatever the outputs say
+        return super().complete()
+
+    def run(self) -> None:
+        t = self.task
+        if t.cancel_jobs:
+            return self.cancel()
+        if t.cleanup_jobs:
+            return self.cleanup()
+        if t.dry_run:
+            return self.dry_run()
+        return self.run_jobs()
+
+    # -- where files go -------------------------------------------------------------------------
+
+    def output_directory(self) -> str:
+        """``<type>_output_directory()``, or the directory of the first branch's first output."""
+        out = self.hook("output_directory")()
+        if out is None:
+            out = self._default_output_directory()
+        path = getattr(out, "abspath", None) or getattr(out, "path", None) or out
+        if not isinstance(path, str) or "://" in path:
+            raise UsageError(f"{self.workflow_type}_output_directory() of {self.task.get_task_family()} "
+                             f"must be a local directory, got {out!r}")
+        return os.path.abspath(os.path.expanduser(path))
+
+    def _default_output_directory(self) -> str:
+        task = self.task
+        first = next(iter(task.branch_map), None)
+        outputs = flatten_outputs(task.branch_task(first).output()) if first is not None else []
+        for target in outputs:
+            if isinstance(target, FileSystemTarget) and isinstance(target.fs, LocalFileSystem):
+                return os.path.dirname(target.abspath)
+        raise UsageError(
+            f"cannot tell where the job files of {task.get_task_family()} go: its outputs are not "
+            f"local files; define {self.workflow_type}_output_directory() to return a local directory"
+        )
+
+    def ledger_key(self) -> str:
+        """Identifies the workflow independently of ``--branches``: selections share a ledger."""
+        params = {k: v for k, v in self.task.to_str_params(only_significant=True).items()
+                  if k not in ("branch", "branches")}
+        raw = json.dumps([self.task.get_task_family(), sorted(params.items())])
+        return hashlib.sha1(raw.encode()).hexdigest()[:10]
+
+    def jobs_directory(self) -> str:
+        """``<output directory>/pipekit_<type>_<Family>_<key>``: the ledger and job files."""
+        name = f"pipekit_{self.workflow_type}_{self.task.get_task_family()}_{self.ledger_key()}"
+        return os.path.join(self.output_directory(), name)
+
+    def ledger_path(self) -> str:
+        return os.path.join(self.jobs_directory(), "ledger.json")
+
+    def load_ledger(self) -> SubmissionLedger:
+        info = {"family": self.task.get_task_family(), "type": self.workflow_type,
+                "task": repr(self.task)}
+        return SubmissionLedger.load(self.ledger_path(), info)
+
+    # -- JobSource: what the loop asks ----------------------------------------------------------
+
+    def selected_branches(self) -> list[int]:
+        return list(self.task.branch_map)
+
+    def missing_branches(self) -> list[int]:
+        return self.task.missing_branches()
+
+    def allowed_failures(self, n_total: int) -> float:
+        return self.task.allowed_failures(n_total)
+
+    def publish_progress(self, percentage: float) -> None:
+        self.task.publish_progress(percentage)
+
+    def check_job_completeness(self) -> bool:
+        return bool(self.hook("check_job_completeness")())
+
+    def poll_callback(self, poll_data: PollData) -> Any:
+        return self.hook("poll_callback")(poll_data)
+
+    def new_plan(self, tag: str, job_nums: list[int]) -> SubmissionPlan:
+        t = self.task
+        parallel = t.parallel_jobs if t.parallel_jobs not in (None, NO_INT) and t.parallel_jobs > 0 else None
+        return SubmissionPlan(tag=tag, directory=os.path.join(self.jobs_directory(), tag),
+                              job_nums=list(job_nums), job_name=self.job_name(tag),
+                              cwd=os.getcwd(), parallel=parallel)
+
+    def job_name(self, tag: str) -> str:
+        """The batch job name of submission *tag*: how a lost submission is found again."""
+        return f"pk_{self.task.get_task_family()[:40]}_{tag}"
+
+    def spec_exclude(self) -> set[str]:
+        """Workflow parameters that job specs leave out (branch-level exclusions)."""
+        return set(self.task.exclude_params_branch) | REMOTE_PARAMS | {"branch", "branches", "workflow"}
+
+    def prepare_submission(self, plan: SubmissionPlan, branches: dict[int, list[int]],
+                           attempts: dict[int, int], write: bool = True) -> tuple[str, JobConfig]:
+        """Write the job specs and the batch script of *plan*; returns (script path, config)."""
+        if self._base_spec is None:
+            self._base_spec = JobSpec.from_workflow(self.task, [], self.spec_exclude(),
+                                                    workers=self.task.job_workers)
+        if write:
+            os.makedirs(plan.directory, exist_ok=True)
+            for i, num in enumerate(plan.job_nums):
+                self.spec_for(plan, i, branches[num], attempts.get(num, 1)).dump(plan.spec_file(i))
+        config = self.job_config(plan, branches)
+        if not write:
+            return os.path.join(plan.directory, self.job_file_factory.script_name), config
+        return self.job_file_factory.create(plan, config), config
+
+    def spec_for(self, plan: SubmissionPlan, index: int, branches: list[int], attempt: int) -> JobSpec:
+        assert self._base_spec is not None
+        return dataclasses.replace(self._base_spec, branches=list(branches),
+                                   job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag)
+
+    def job_config(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> JobConfig:
+        """Defaults from law.cfg and the bootstrap hook, then ``<type>_job_config(...)``."""
+        cfg = Config.instance()
+        config = self.job_file_factory.new_config()
+        python = cfg.get_expanded("job", "python_executable", None)
+        if python:
+            config.python = python
+        boot = self.hook("bootstrap_file")()
+        if boot is None:
+            boot = (cfg.get_expanded(self.workflow_type, "bootstrap_file", None)
+                    or cfg.get_expanded("job", "bootstrap_file", None))
+        config.bootstrap_file = boot
+        if self.task.job_workers > 1 and hasattr(config, "cpus") and not config.cpus:
+            config.cpus = self.task.job_workers
+        self.task_defaults(config)
+        all_branches = sorted(b for bs in branches.values() for b in bs)
+        result = self.hook("job_config")(config, plan.job_nums[0], all_branches)
+        return config if result is None else result
+
+    def task_defaults(self, config: JobConfig) -> None:
+        """Apply task parameters to *config* before the user's job-config hook (backends)."""
+
+    def loop_settings(self) -> LoopSettings:
+        t = self.task
+        grace = Config.instance().get_expanded_float("job", "lost_job_grace", 10.0)
+        return LoopSettings(
+            retries=max(0, t.retries), tasks_per_job=max(1, t.tasks_per_job),
+            parallel_jobs=None if t.parallel_jobs in (None, NO_INT) else t.parallel_jobs,
+            poll_interval=max(0.05, t.poll_interval * 60.0), poll_fails=t.poll_fails,
+            walltime=None if t.walltime in (None, NO_FLOAT) or t.walltime <= 0 else t.walltime * 3600.0,
+            shuffle_jobs=t.shuffle_jobs, no_poll=t.no_poll, acceptance=t.acceptance,
+            lost_grace=grace,
+        )
+
+    # -- running --------------------------------------------------------------------------------
+
+    def say(self, msg: str) -> None:
+        self.task.publish_message(msg)
+
+    def run_jobs(self) -> None:
+        path = self.ledger_path()
+        with SubmissionLedger.lock(path):
+            if self.task.ignore_submission and os.path.exists(path):
+                aside = f"{path}.ignored-{time.strftime('%Y%m%d-%H%M%S')}"
+                os.replace(path, aside)
+                self.say(f"{self.label}: --ignore-submission: moved the ledger to {aside}; jobs "
+                         "it lists are neither re-attached nor cancelled")
+            ledger = self.load_ledger()
+            loop = JobLoop(self, self.job_manager, ledger, self.loop_settings(), say=self.say)
+            try:
+                result = loop.run()
+            except KeyboardInterrupt:
+                ledger.save()
+                self.say(f"{self.label}: interrupted; jobs keep running: run the same command "
+                         "again to attach to them, or with --cancel-jobs to cancel them")
+                raise
+            if self.task.clear_logs:
+                self._clear_logs(ledger, loop.touched)
+        if not result.ok:
+            raise WorkflowError(result.text())
+        self.say(result.text())
+
+    def _clear_logs(self, ledger: SubmissionLedger, nums: set[int]) -> None:
+        for num in nums:
+            job = ledger.jobs[num]
+            if job.state == "finished" and job.log and os.path.exists(job.log):
+                os.remove(job.log)
+
+    def _attached(self) -> tuple[SubmissionLedger, JobLoop]:
+        ledger = self.load_ledger()
+        loop = JobLoop(self, self.job_manager, ledger, self.loop_settings(), say=self.say)
+        loop.recover()
+        return ledger, loop
+
+    def cancel(self) -> None:
+        """``--cancel-jobs``: cancel the active jobs the ledger lists for the selected branches."""
+        with SubmissionLedger.lock(self.ledger_path()):
+            if not os.path.exists(self.ledger_path()):
+                self.say(f"{self.label}: no jobs to cancel (no ledger at {self.ledger_path()})")
+                return
+            ledger, loop = self._attached()
+            jobs = loop.relevant_active()
+            ids = [j.job_id for j in jobs if j.job_id]
+            if ids:
+                self.job_manager.cancel(ids)
+            now = time.time()
+            for job in jobs:
+                job.state, job.error, job.ended = "failed", "cancelled with --cancel-jobs", now
+            ledger.save()
+            self.say(f"{self.label}: cancelled {len(jobs)} job(s)"
+                     + (f" ({self.job_manager.batch_system} ids {', '.join(ids[:5])}"
+                        f"{', ...' if len(ids) > 5 else ''})" if ids else ""))
+
+    def cleanup(self) -> None:
+        """``--cleanup-jobs``: remove the files of ended jobs (and the ledger when none is active)."""
+        with SubmissionLedger.lock(self.ledger_path()):
+            if not os.path.exists(self.ledger_path()):
+                self.say(f"{self.label}: no job files to clean up")
+                return
+            ledger, _ = self._attached()
+            active_tags = {j.tag for j in ledger.active_jobs()}
+            ended = [j.job_id for j in ledger.jobs.values() if not j.active and j.job_id]
+            self.job_manager.cleanup(ended)
+            removed = 0
+            for tag, sub in list(ledger.submissions.items()):
+                if tag in active_tags:
+                    continue
+                shutil.rmtree(sub["directory"], ignore_errors=True)
+                removed += 1
+            if active_tags:
+                ledger.save()
+                self.say(f"{self.label}: removed the files of {removed} ended submission(s); "
+                         f"{len(ledger.active_jobs())} job(s) are still active and kept")
+                return
+            os.remove(self.ledger_path())
+            self.say(f"{self.label}: removed the ledger and the files of {removed} submission(s)")
+        shutil.rmtree(self.jobs_directory(), ignore_errors=True)
+
+    def dry_run(self) -> None:
+        """``--dry-run``: print the batch script and submit command; submit and write nothing."""
+        ledger = self.load_ledger()
+        active = ledger.active_branches()
+        todo = [b for b in self.missing_branches() if b not in active]
+        if not todo:
+            self.say(f"{self.label}: dry run: nothing to submit")
+            return
+        chunks = chunk_branches(todo, max(1, self.task.tasks_per_job), self.task.shuffle_jobs)
+        first = ledger.next_job_num
+        nums = list(range(first, first + len(chunks)))
+        size = self.job_manager.max_jobs_per_submission() or len(nums)
+        print(f"{self.label}: dry run: {len(chunks)} job(s) for {len(todo)} branches in "
+              f"{(len(nums) + size - 1) // size} submission(s); nothing is submitted or written")
+        for i in range(0, len(nums), size):
+            part = nums[i:i + size]
+            plan = self.new_plan(new_tag(), part)
+            branches = {n: chunks[n - first] for n in part}
+            script, config = self.prepare_submission(plan, branches, {}, write=False)
+            config.bootstrap_file = self.job_file_factory.provide_input(
+                plan, config, config.bootstrap_file, write=False)
+            cmd = self.job_manager.submit_command(plan, script, config)
+            from pipekit.shell import quote_args
+
+            spec = self.spec_for(plan, 0, branches[part[0]], 1)
+            print(f"\n# batch script {script}:\n{self.job_file_factory.render(plan, config)}")
+            print(f"# submit command:\n{quote_args(cmd)}\n")
+            print(f"# job spec {plan.spec_file(0)} (job {part[0]} of {len(part)}):\n"
+                  f"{json.dumps(dataclasses.asdict(spec), indent=1)}")
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    def extra_status_lines(self, target_depth: int) -> list[str]:
+        """Job counts and, per failed or active job, its state and log (all jobs at depth > 0)."""
+        try:
+            path = self.ledger_path()
+        except UsageError as e:
+            return [f"{self.workflow_type} jobs: {e}"]
+        if not os.path.exists(path):
+            return [f"{self.workflow_type} jobs: none submitted yet (ledger {path})"]
+        try:
+            ledger = SubmissionLedger.load(path)
+        except Exception as e:  # a broken ledger is shown, not fatal for --print-status
+            return [f"{self.workflow_type} jobs: {e}"]
+        lines = [f"{self.workflow_type} jobs: {format_counts(ledger.counts())} (ledger {path})"]
+        jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
+        shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]
+        for job in shown[:50]:
+            what = f"{job.state}, attempt {job.attempt}"
+            if job.job_id:
+                what += f", id {job.job_id}"
+            if job.error and job.state != "finished":
+                what += f", {job.error}"
+            lines.append(f"  job {job.num} (branches {join_ranges(job.branches)}): {what}; log: {job.log}")
+        if len(shown) > 50:
+            lines.append(f"  ... {len(shown) - 50} more (ledger {path})")
+        return lines
+
+
+class BaseRemoteWorkflow(BaseWorkflow):
+    """
+    Base of remote workflow mixins (:class:`pipekit.slurm.SlurmWorkflow`, ...): the
+    remote-workflow parameters. Branches do not carry them (:attr:`exclude_params_branch`).
+    """
+
+    exclude_index = True
+
+    retries = luigi.IntParameter(default=5, significant=False,
+                                 description="resubmissions of a failed job; default: 5")
+    tasks_per_job = luigi.IntParameter(default=1, significant=False,
+                                       description="branches run by one job; default: 1")
+    parallel_jobs = luigi.IntParameter(default=NO_INT, significant=False,
+                                       description="most jobs running at once (the array throttle); "
+                                       "default: no limit")
+    no_poll = luigi.BoolParameter(default=False, significant=False,
+                                  description="submit and return without polling; run again to attach")
+    poll_interval = DurationParameter(default=1.0, unit="m", significant=False,
+                                      description="time between status queries (plain numbers "
+                                      "are minutes, or e.g. 30s); default: 1 minute")
+    poll_fails = luigi.IntParameter(default=5, significant=False,
+                                    description="failed status queries in a row before giving up; "
+                                    "default: 5")
+    walltime = DurationParameter(default=NO_FLOAT, unit="h", significant=False,
+                                 description="longest time to poll (plain numbers are hours); "
+                                 "default: no limit")
+    job_workers = luigi.IntParameter(default=1, significant=False,
+                                     description="branches a job runs in parallel; default: 1")
+    shuffle_jobs = luigi.BoolParameter(default=False, significant=False,
+                                       description="submit jobs in random order")
+    cancel_jobs = luigi.BoolParameter(default=False, significant=False,
+                                      description="cancel the workflow's active jobs; submit nothing")
+    cleanup_jobs = luigi.BoolParameter(default=False, significant=False,
+                                       description="remove the files of ended jobs; submit nothing")
+    ignore_submission = luigi.BoolParameter(default=False, significant=False,
+                                            description="start a new ledger instead of re-attaching "
+                                            "to the jobs of the existing one")
+    transfer_logs = luigi.BoolParameter(default=False, significant=False,
+                                        description="law compatibility: job logs are always written "
+                                        "to the job directory next to the outputs")
+    clear_logs = luigi.BoolParameter(default=False, significant=False,
+                                     description="remove the logs of successful jobs at the end")
+    dry_run = luigi.BoolParameter(default=False, significant=False,
+                                  description="print the batch script(s) and submit command(s); "
+                                  "submit nothing")
+
+    exclude_params_branch = BaseWorkflow.exclude_params_branch | REMOTE_PARAMS
+    exclude_params_repr = {"cancel_jobs", "cleanup_jobs", "dry_run"}
+    exclude_params_req_set = {"no_poll", "cancel_jobs", "cleanup_jobs", "dry_run"}
