@@ -1,0 +1,438 @@
+"""
+Slurm: :class:`SlurmJobManager` (sbatch / squeue / sacct / scontrol / scancel),
+:class:`SlurmJobFileFactory` (the batch script), :class:`SlurmJobConfig`, and the workflow type
+:class:`SlurmWorkflow` (``--workflow slurm``) with its ``slurm_*`` hooks.
+
+- One ``sbatch --array=0-N%P`` per submission (``MaxArraySize`` jobs at most), never one per job.
+- One ``squeue`` per poll cycle for all active jobs (by array id, ``--states=all``). Jobs it no
+  longer lists are asked from ``sacct`` once per cycle when the cluster has accounting (detected
+  on first use: without slurmdbd ``sacct`` says "accounting storage is disabled" and is not
+  asked again). ``scontrol`` (one call per array) answers when ``squeue`` itself failed. What
+  none of them knows, the loop takes from the job's exit-status file.
+- Job names are ``pk_<Family>_<tag>``, so a submission whose ids were never recorded (the
+  submitting process was killed) is found again with ``squeue --name``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import luigi
+
+from pipekit.config import Config
+from pipekit.errors import CommandError, JobError, UsageError
+from pipekit.humanize import parse_duration
+from pipekit.job.base import (
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    BaseJobFileFactory,
+    BaseJobManager,
+    JobConfig,
+    JobState,
+    SubmissionPlan,
+)
+from pipekit.parameter import NO_STR
+from pipekit.shell import run_command
+from pipekit.workflow.remote import BaseRemoteWorkflow, BaseRemoteWorkflowProxy
+
+__all__ = ["SlurmJobConfig", "SlurmJobManager", "SlurmJobFileFactory", "SlurmWorkflow",
+           "SlurmWorkflowProxy", "get_slurm_version", "map_slurm_state"]
+
+_STATES = {
+    PENDING: {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"},
+    RUNNING: {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING", "RESIZING", "SUSPENDED", "STOPPED"},
+    FINISHED: {"COMPLETED"},
+    FAILED: {"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",
+             "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED"},
+}
+_STATE_MAP = {native: status for status, natives in _STATES.items() for native in natives}
+
+
+def map_slurm_state(native: str) -> str | None:
+    """pipekit's status for a Slurm job state (``"CANCELLED by 0"`` -> failed); None if unknown."""
+    word = native.strip().split(" ")[0].rstrip("+").upper()
+    return _STATE_MAP.get(word)
+
+
+_slurm_version: tuple[int, ...] | None = None
+
+
+def get_slurm_version() -> tuple[int, ...] | None:
+    """The installed Slurm version as a tuple, e.g. ``(22, 5, 8)``; None without Slurm."""
+    global _slurm_version
+    if _slurm_version is None:
+        try:
+            out = run_command(["sbatch", "--version"], timeout=10).stdout
+        except CommandError:
+            return None
+        m = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+        _slurm_version = tuple(int(x) for x in m.groups()) if m else None
+    return _slurm_version
+
+
+@dataclass
+class SlurmJobConfig(JobConfig):
+    """:class:`JobConfig` plus the Slurm resources of a submission (None: the cluster default)."""
+
+    partition: str | None = None
+    #: time limit per job: seconds, or a duration such as "2h" or "01:30:00"
+    walltime: Any = None
+    #: memory per job, as sbatch --mem takes it ("2G", "500M")
+    memory: str | None = None
+    cpus: int | None = None
+    gpus: int | None = None
+
+
+def _walltime_minutes(value: Any) -> int:
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else parse_duration(str(value))
+    except ValueError:
+        raise UsageError(f"cannot read the Slurm walltime {value!r}; use e.g. 3600, '2h' or '01:30:00'") from None
+    return max(1, int(-(-seconds // 60)))
+
+
+def sbatch_resource_args(config: SlurmJobConfig) -> list[str]:
+    """The sbatch options for the resources in *config*."""
+    args = []
+    if config.partition:
+        args.append(f"--partition={config.partition}")
+    if config.walltime:
+        args.append(f"--time={_walltime_minutes(config.walltime)}")
+    if config.memory:
+        args.append(f"--mem={config.memory}")
+    if config.cpus:
+        args.append(f"--cpus-per-task={int(config.cpus)}")
+    if config.gpus:
+        args.append(f"--gres=gpu:{int(config.gpus)}")
+    return args + [str(a) for a in config.extra_args]
+
+
+class SlurmJobFileFactory(BaseJobFileFactory):
+    """Writes the bash batch script of one Slurm array submission."""
+
+    script_name = "job.sh"
+
+    def new_config(self) -> SlurmJobConfig:
+        """A config with the defaults of the ``[slurm]`` section of law.cfg."""
+        cfg = Config.instance()
+        get = cfg.get_expanded
+        config = SlurmJobConfig(
+            partition=get("slurm", "partition", None),
+            walltime=get("slurm", "walltime", None),
+            memory=get("slurm", "memory", None),
+            cpus=cfg.get_expanded_int("slurm", "cpus", None),
+            gpus=cfg.get_expanded_int("slurm", "gpus", None),
+        )
+        config.extra_args = shlex.split(get("slurm", "sbatch_args", None) or "")
+        return config
+
+    def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        n = len(plan)
+        lines = ["#!/usr/bin/env bash",
+                 f"# pipekit batch script: submission {plan.tag}, {n} job(s) as Slurm array "
+                 f"indices 0-{n - 1} (ledger jobs {plan.job_nums[0]}..{plan.job_nums[-1]})",
+                 "# sbatch options (array, job name, output, chdir, resources) are on the "
+                 "sbatch command line"]
+        for item in config.custom_content:
+            lines.append(self.create_line(item))
+        lines += self.node_lines(plan, config, "${SLURM_ARRAY_TASK_ID:-0}")
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def create_line(item: Any) -> str:
+        """``("mem", "2G")`` -> ``#SBATCH --mem=2G``; ``("exclusive",)`` -> ``#SBATCH --exclusive``."""
+        if isinstance(item, str):
+            line = item.strip()
+        elif isinstance(item, (list, tuple)) and len(item) in (1, 2):
+            line = f"#SBATCH --{str(item[0]).strip()}" + (f"={str(item[1]).strip()}" if len(item) == 2 else "")
+        else:
+            raise UsageError(f"cannot turn {item!r} into a batch script line; use ('key', 'value') or a string")
+        if "\n" in line:
+            raise UsageError(f"batch script line {line!r} contains a newline")
+        return line
+
+
+class SlurmJobManager(BaseJobManager):
+    """Submits, queries and cancels Slurm jobs with the Slurm command-line tools."""
+
+    batch_system = "Slurm"
+
+    def __init__(self, partition: str | None = None, timeout: float | None = None, **kwargs: Any):
+        cfg = Config.instance()
+        self.partition = partition
+        self.timeout = timeout or cfg.get_expanded_float("slurm", "command_timeout", 60.0)
+        self._accounting: bool | None = None
+        self._max_array: int | None = cfg.get_expanded_int("slurm", "max_array_size", None)
+
+    def _run(self, cmd: list[str], check: bool = True) -> Any:
+        return run_command(cmd, timeout=self.timeout, check=check)
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    def submit_command(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
+        n = len(plan)
+        array = "0" if n == 1 else f"0-{n - 1}"
+        if plan.parallel:
+            array += f"%{int(plan.parallel)}"
+        cmd = ["sbatch", "--parsable", f"--array={array}", f"--job-name={plan.job_name}",
+               f"--output={plan.log_file('%a')}", f"--chdir={plan.cwd}"]
+        if self.partition and not getattr(config, "partition", None):
+            cmd.append(f"--partition={self.partition}")
+        if isinstance(config, SlurmJobConfig):
+            cmd += sbatch_resource_args(config)
+        else:
+            cmd += [str(a) for a in config.extra_args]
+        return cmd + [script]
+
+    def submit(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
+        cmd = self.submit_command(plan, script, config)
+        try:
+            out = self._run(cmd).stdout.strip()
+        except CommandError as e:
+            raise JobError(f"Slurm refused submission {plan.tag} of {len(plan)} job(s): {e}") from None
+        m = re.match(r"^(\d+)", out.splitlines()[-1] if out else "")
+        if not m:
+            raise JobError(f"cannot read a job id from the output of {cmd[0]}: {out!r}")
+        return [f"{m.group(1)}_{i}" for i in range(len(plan))]
+
+    def max_jobs_per_submission(self) -> int | None:
+        """Slurm's ``MaxArraySize`` (asked once; ``[slurm] max_array_size`` skips asking)."""
+        if self._max_array is None:
+            try:
+                out = self._run(["scontrol", "show", "config"]).stdout
+                m = re.search(r"^MaxArraySize\s*=\s*(\d+)", out, re.M)
+                self._max_array = int(m.group(1)) if m else 1000
+            except CommandError:
+                self._max_array = 1000
+        return max(1, self._max_array)
+
+    # -- querying -------------------------------------------------------------------------------
+
+    def query(self, job_ids: Sequence[str]) -> dict[str, JobState]:
+        wanted = set(job_ids)
+        if not wanted:
+            return {}
+        arrays = sorted({i.split("_")[0] for i in wanted}, key=int)
+        result, squeue_error = self._squeue(arrays)
+        missing = wanted - set(result)
+        if missing and self.has_accounting():
+            result.update(self._sacct(sorted({i.split("_")[0] for i in missing}, key=int)))
+            missing = wanted - set(result)
+        if missing and squeue_error:
+            result.update(self._scontrol(sorted({i.split("_")[0] for i in missing}, key=int),
+                                         squeue_error))
+        return {i: s for i, s in result.items() if i in wanted}
+
+    def _squeue(self, arrays: list[str]) -> tuple[dict[str, JobState], str | None]:
+        cmd = ["squeue", "--noheader", "--array", "--states=all", "--format=%i|%T|%r",
+               f"--jobs={','.join(arrays)}"]
+        proc = self._run(cmd, check=False)
+        if proc.returncode != 0:
+            if "invalid job id" in proc.stderr.lower():
+                return {}, None  # all of them left the queue
+            return {}, CommandError(cmd, proc.returncode, proc.stderr).args[0]
+        out: dict[str, JobState] = {}
+        for line in proc.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) < 2:
+                continue
+            status = map_slurm_state(parts[1])
+            reason = parts[2] if len(parts) > 2 and parts[2] not in ("None", "") else None
+            for job_id in _expand_ids(parts[0]):
+                out[job_id] = JobState(job_id, status or FAILED, None,
+                                       reason if status == FAILED or status is None else None, "squeue")
+        return out, None
+
+    def has_accounting(self) -> bool:
+        """Whether ``sacct`` works on this cluster (asked once)."""
+        if self._accounting is None:
+            proc = self._run(["sacct", "--noheader", "--parsable2", "--allocations",
+                              "--format=JobID", "--jobs=1"], check=False)
+            self._accounting = not (proc.returncode != 0 and "disabled" in proc.stderr.lower())
+        return self._accounting
+
+    def _sacct(self, arrays: list[str]) -> dict[str, JobState]:
+        cmd = ["sacct", "--noheader", "--parsable2", "--allocations",
+               "--format=JobID,State,ExitCode", f"--jobs={','.join(arrays)}"]
+        proc = self._run(cmd, check=False)
+        if proc.returncode != 0:
+            if "disabled" in proc.stderr.lower():
+                self._accounting = False
+            return {}  # slurmdbd unreachable: the exit-status files answer instead
+        out: dict[str, JobState] = {}
+        for line in proc.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) < 3 or "[" in parts[0]:
+                continue
+            status = map_slurm_state(parts[1])
+            code = _exit_code(parts[2])
+            if status == FINISHED and code:
+                status = FAILED
+            out[parts[0]] = JobState(parts[0], status or FAILED, code,
+                                     parts[1] if status != FINISHED else None, "sacct")
+        return out
+
+    def _scontrol(self, arrays: list[str], squeue_error: str) -> dict[str, JobState]:
+        out: dict[str, JobState] = {}
+        for array in arrays:
+            proc = self._run(["scontrol", "--oneliner", "show", "job", array], check=False)
+            if proc.returncode != 0:
+                if "invalid job id" in proc.stderr.lower():
+                    continue
+                raise JobError(f"squeue and scontrol failed: {squeue_error}")
+            for line in proc.stdout.splitlines():
+                f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+                if "JobState" not in f:
+                    continue
+                task = f.get("ArrayTaskId")
+                job_id = f"{f.get('ArrayJobId', f.get('JobId'))}_{task}" if task else f["JobId"]
+                status = map_slurm_state(f["JobState"])
+                code = _exit_code(f.get("ExitCode", ""))
+                out[job_id] = JobState(job_id, status or FAILED, code,
+                                       f.get("Reason") if status == FAILED else None, "scontrol")
+        return out
+
+    def find_submission(self, plan: SubmissionPlan) -> list[str] | None:
+        cmd = ["squeue", "--noheader", "--array", "--states=all", "--format=%i",
+               f"--name={plan.job_name}"]
+        try:
+            ids = [i for line in self._run(cmd).stdout.split() for i in _expand_ids(line)]
+        except CommandError as e:
+            raise JobError(f"cannot tell whether submission {plan.tag} reached Slurm: {e}") from None
+        if not ids and self.has_accounting():
+            proc = self._run(["sacct", "--noheader", "--parsable2", "--allocations",
+                              "--format=JobID", f"--name={plan.job_name}",
+                              "--starttime=1970-01-01"], check=False)
+            ids = [i for line in proc.stdout.split() for i in _expand_ids(line)] if proc.returncode == 0 else []
+        if not ids:
+            return None
+        array = ids[0].split("_")[0]
+        return [f"{array}_{i}" for i in range(len(plan))]
+
+    # -- cancelling -----------------------------------------------------------------------------
+
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        ids = list(job_ids)
+        for i in range(0, len(ids), 500):  # keeps command lines short, independent of job count
+            try:
+                self._run(["scancel", *ids[i:i + 500]])
+            except CommandError as e:
+                raise JobError(f"scancel failed: {e}") from None
+
+
+def _exit_code(raw: str) -> int | None:
+    """``"1:0"`` -> 1; ``"0:15"`` (killed by signal 15) -> 143."""
+    m = re.match(r"^(\d+):(\d+)$", raw.strip())
+    if not m:
+        return None
+    code, sig = int(m.group(1)), int(m.group(2))
+    return 128 + sig if sig and not code else code
+
+
+def _expand_ids(raw: str) -> list[str]:
+    """``"12_3"`` -> ``["12_3"]``; ``"12_[1-3,7%2]"`` -> ``["12_1", "12_2", "12_3", "12_7"]``."""
+    raw = raw.strip()
+    m = re.match(r"^(\d+)_\[([^\]]*)\]$", raw)
+    if not m:
+        return [raw] if raw else []
+    out = []
+    for part in m.group(2).split("%")[0].split(","):
+        a, _, b = part.partition("-")
+        if a.isdigit():
+            out += [f"{m.group(1)}_{i}" for i in range(int(a), int(b or a) + 1)]
+    return out
+
+
+class SlurmWorkflowProxy(BaseRemoteWorkflowProxy):
+    """``--workflow slurm``: the branches run as Slurm array jobs."""
+
+    workflow_type = "slurm"
+
+    def task_defaults(self, config: JobConfig) -> None:
+        """``--slurm-partition`` beats ``[slurm] partition``; the job-config hook beats both."""
+        partition = self.task.slurm_partition
+        if partition not in (None, "", NO_STR):
+            config.partition = partition
+
+
+class SlurmWorkflow(BaseRemoteWorkflow):
+    """
+    Workflow mixin: ``--workflow slurm`` submits the missing branches as Slurm array jobs. Hooks
+    (all optional): :meth:`slurm_output_directory`, :meth:`slurm_bootstrap_file`,
+    :meth:`slurm_job_config`, :meth:`slurm_workflow_requires`,
+    :meth:`slurm_check_job_completeness`, :meth:`slurm_poll_callback`,
+    :meth:`slurm_job_resources`; defaults come from the ``[slurm]`` and ``[job]`` sections of
+    law.cfg.
+    """
+
+    exclude_index = True
+    workflow_proxy_cls = SlurmWorkflowProxy
+
+    slurm_partition = luigi.Parameter(default=NO_STR, significant=False,
+                                      description="Slurm partition; default: [slurm] partition "
+                                      "in law.cfg, else the cluster's default")
+
+    exclude_params_branch = BaseRemoteWorkflow.exclude_params_branch | {"slurm_partition"}
+
+    def slurm_output_directory(self) -> Any:
+        """Where the ledger and job files go (a local directory or directory target).
+        Default: the directory of the first branch's first output."""
+        return None
+
+    def slurm_bootstrap_file(self) -> Any:
+        """A bash file sourced by each job before Python starts (path or JobInputFile).
+        Default: ``[slurm] bootstrap_file``, else ``[job] bootstrap_file``, else none."""
+        return None
+
+    def slurm_job_config(self, config: SlurmJobConfig, job_num: int, branches: list[int]) -> SlurmJobConfig:
+        """Change the settings of a submission (partition, walltime, memory, cpus, gpus,
+        extra_args, custom_content, env, python). Called once per submission (one array):
+        *job_num* is its first job, *branches* all branches it runs. Return the config."""
+        return config
+
+    def slurm_workflow_requires(self) -> Any:
+        """Requirements of the Slurm workflow besides ``workflow_requires()`` (kept with --pilot)."""
+        return {}
+
+    def slurm_check_job_completeness(self) -> bool:
+        """Whether a finished job's branch outputs are checked (the node already checks them)."""
+        return False
+
+    def slurm_poll_callback(self, poll_data: Any) -> Any:
+        """Called every poll cycle with a :class:`pipekit.job.loop.PollData`; return False to stop polling."""
+        return None
+
+    def slurm_job_resources(self, job_num: int, branches: list[int]) -> dict[str, int]:
+        """luigi resources one job uses (summed over the jobs that may run at once)."""
+        return {}
+
+    def slurm_job_manager_cls(self) -> type:
+        return SlurmJobManager
+
+    def slurm_create_job_manager(self, **kwargs: Any) -> SlurmJobManager:
+        return self.slurm_job_manager_cls()(**kwargs)
+
+    def slurm_job_file_factory_cls(self) -> type:
+        return SlurmJobFileFactory
+
+    def slurm_create_job_file_factory(self, **kwargs: Any) -> SlurmJobFileFactory:
+        return self.slurm_job_file_factory_cls()(**kwargs)
+
+    def process_resources(self) -> dict[str, int]:
+        """luigi resources: for the workflow, those of the jobs that may run at the same time."""
+        if self.is_branch() or type(self).slurm_job_resources is SlurmWorkflow.slurm_job_resources:
+            return super().process_resources()
+        n = self.parallel_jobs if self.parallel_jobs and self.parallel_jobs > 0 else None
+        totals: dict[str, int] = {}
+        chunks = [list(self.branch_map)[i:i + self.tasks_per_job]
+                  for i in range(0, len(self.branch_map), max(1, self.tasks_per_job))]
+        for num, branches in enumerate(chunks[:n]):
+            for key, value in self.slurm_job_resources(num, branches).items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
+
