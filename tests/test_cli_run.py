@@ -1,0 +1,180 @@
+"""
+``pipekit run`` as users call it: real subprocesses of the installed console scripts in a temp
+analysis directory. Output files, exit codes and what is printed are what is checked.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_helpers import TASKS, run_cli, write
+
+
+@pytest.fixture
+def work(tmp_path):
+    work = tmp_path / "work"
+    write(work / "mytasks.py", TASKS)
+    return work
+
+
+def test_run_module_class_writes_the_output_and_prints_the_summary(work):
+    res = run_cli(["run", "mytasks.TimesTwo", "--n", "5"], work)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((work / "data" / "n5.json").read_text()) == {"in": 5, "out": 10}
+    assert "done    TimesTwo(n=5)" in res.stdout
+    assert "Luigi Execution Summary" in res.stdout
+
+
+def test_law_alias_runs_the_same_task(work):
+    res = run_cli(["run", "mytasks.TimesTwo", "--n", "3"], work, prog="law")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((work / "data" / "n3.json").read_text()) == {"in": 3, "out": 6}
+    assert "done    TimesTwo(n=3)" in res.stdout
+
+
+def test_help_lists_the_task_parameters_and_run_options(work):
+    res = run_cli(["run", "mytasks.TimesTwo", "--help"], work)
+    assert res.returncode == 0
+    assert "--n" in res.stdout and "IntParameter; required" in res.stdout
+    assert "--print-status" in res.stdout and "--workers" in res.stdout
+
+
+def test_failing_task_exits_1_with_its_traceback_and_the_summary(work):
+    res = run_cli(["run", "mytasks.Broken"], work)
+    assert res.returncode == 1
+    assert "RuntimeError: the input file is corrupt" in res.stderr
+    assert 'raise RuntimeError("the input file is corrupt")' in res.stderr  # the user's frame
+    assert "1 failed" in res.stdout and "Broken()" in res.stdout
+    assert not (work / "data" / "never.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["run", "mytasks.TimesTwoo", "--n", "1"], "did you mean mytasks.TimesTwo?"),
+        (
+            ["run", "mytasks.TimesTwo", "--nn", "1"],
+            "unknown option --nn for TimesTwo; did you mean --n",
+        ),
+        (["run", "mytasks.TimesTwo", "--n", "five"], "invalid value for --n of TimesTwo: 'five'"),
+        (["run", "mytasks.TimesTwo"], "TimesTwo needs --n"),
+        (["run", "nomodule.Task"], "unknown task 'nomodule.Task'"),
+    ],
+    ids=["unknown-task", "unknown-option", "bad-value", "missing-value", "missing-module"],
+)
+def test_bad_input_gives_one_line_and_exit_2(work, args, expected):
+    res = run_cli(args, work)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_broken_law_cfg_names_file_and_line(work):
+    write(work / "law.cfg", "# analysis config\n\nindex_file: x\n[core]\n")
+    res = run_cli(["run", "mytasks.TimesTwo", "--n", "1"], work)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert f"{work / 'law.cfg'}:3" in res.stderr and "index_file: x" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("how", ["--debug", "LAW_LOG_LEVEL=DEBUG"])
+def test_debug_shows_the_traceback_of_bad_input(work, how):
+    write(work / "law.cfg", "[core\n")
+    args = ["run", "mytasks.TimesTwo", "--n", "1"]
+    if how == "--debug":
+        res = run_cli(["--debug", *args], work)
+    else:
+        res = run_cli(args, work, env={"LAW_LOG_LEVEL": "DEBUG"})
+    assert res.returncode != 0
+    assert "Traceback (most recent call last)" in res.stderr
+    assert "ConfigError" in res.stderr and "broken section header" in res.stderr
+
+
+def test_family_option_sets_a_parameter_of_a_required_task(work):
+    # Downstream passes its n to Upstream through req(); --Upstream-n only fills what req()
+    # leaves unset, so exclude n from req to see it take effect
+    write(
+        work / "chain.py",
+        """
+        import luigi
+        import pipekit as law
+        from mytasks import Upstream
+
+        class Consumer(law.Task):
+            def requires(self):
+                return Upstream()
+
+            def output(self):
+                return law.LocalFileTarget("data/consumer.txt")
+
+            def run(self):
+                self.output().dump(self.input().load(formatter="text"), formatter="text")
+    """,
+    )
+    res = run_cli(["run", "chain.Consumer", "--Upstream-n", "7"], work)
+    assert res.returncode == 0, res.stderr
+    assert (work / "data" / "consumer.txt").read_text() == "7"
+
+
+def test_prefer_params_cli_lets_the_command_line_beat_req(work):
+    write(
+        work / "prefer.py",
+        """
+        import luigi
+        import pipekit as law
+        from mytasks import Downstream, Upstream
+
+        class PreferUp(Upstream):
+            prefer_params_cli = {"n"}
+
+        class PreferDown(Downstream):
+            def requires(self):
+                return PreferUp.req(self)
+
+            def output(self):
+                return law.LocalFileTarget(f"data/prefer_down{self.n}.txt")
+    """,
+    )
+    res = run_cli(["run", "prefer.PreferDown", "--n", "1", "--PreferUp-n", "9"], work)
+    assert res.returncode == 0, res.stderr
+    assert (work / "data" / "up9.txt").read_text() == "9"
+    assert (work / "data" / "prefer_down1.txt").read_text() == "from 9"
+
+
+def test_own_base_class_mixed_with_a_workflow_runs_all_branches(work):
+    write(
+        work / "mixed.py",
+        """
+        import luigi
+        import pipekit as law
+
+        class AnalysisTask(law.Task):
+            version = luigi.Parameter(default="v1")
+
+            def local_target(self, name):
+                return law.LocalFileTarget(f"data/{self.version}/{name}")
+
+        class Chars(AnalysisTask, law.LocalWorkflow):
+            def create_branch_map(self):
+                return {i: chr(97 + i) for i in range(4)}
+
+            def output(self):
+                return self.local_target(f"char_{self.branch}.txt")
+
+            def run(self):
+                self.output().dump(self.branch_data, formatter="text")
+    """,
+    )
+    res = run_cli(["run", "mixed.Chars", "--version", "v2"], work)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.read_text() for p in (work / "data" / "v2").iterdir()) == ["a", "b", "c", "d"]
+
+
+def test_unknown_subcommand_suggests_the_close_one(work):
+    res = run_cli(["rnu"], work)
+    assert res.returncode == 2
+    assert "unknown command 'rnu'; did you mean 'run'?" in res.stderr
