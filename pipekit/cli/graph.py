@@ -17,7 +17,10 @@ from typing import Any
 
 from pipekit.errors import UsageError
 
-__all__ = ["execute", "write_task_graph", "split_graph_args"]
+__all__ = ["execute", "write_task_graph", "split_graph_args", "last_picture"]
+
+#: the picture written last in this process (``%ilaw`` shows it in the notebook)
+last_picture: str | None = None
 
 _USAGE = """usage: {prog} TASK [--PARAM VALUE ...] [-o FILE] [--depth D] [--backend B]
 
@@ -65,7 +68,8 @@ def write_task_graph(
     states = scheduler_states(url) if url else {}
     graph = build_graph(task, max_depth=_depth(depth), states=states)
     used = draw_graph(graph, path, backend=backend)
-    path = os.path.abspath(os.path.expanduser(path))
+    global last_picture
+    path = last_picture = os.path.abspath(os.path.expanduser(path))
     n = len(graph.nodes)
     print(
         f"dependency graph of {task!r} ({n} node{'s' if n != 1 else ''}, {used}"
