@@ -416,16 +416,9 @@ class NotifyMultiParameter(NotifyParameter):
         self.parameters = list(parameters or [])
         super().__init__(*args, **kwargs)
 
-    def get_transport(self) -> dict | None:
-        transports = [t for t in (p.get_transport() for p in self.parameters) if t]
-        if not transports:
-            return None
-
-        def send_all(*args: Any, **kwargs: Any) -> None:
-            for t in transports:
-                t["func"](*args, **kwargs)
-
-        return {"func": send_all, "raw": False, "colored": False}
+    def get_transport(self) -> list[dict]:
+        # one transport per parameter, each with its own raw/colored wish (as in law)
+        return [t for t in (p.get_transport() for p in self.parameters) if t]
 
 
 class NotifyMailParameter(NotifyParameter):
