@@ -3,7 +3,7 @@ law-style loading of optional parts: ``law.contrib.load("slurm", "htcondor")`` i
 ``pipekit.slurm`` and ``pipekit.htcondor`` and makes them attributes of the ``pipekit`` package,
 so that code written for law (``law.contrib.load("slurm")`` then ``law.slurm.SlurmWorkflow``)
 runs unchanged. Any module ``pipekit.<name>`` loads this way; a missing optional dependency is
-reported with the extra to install.
+reported with the extra to install. A module's ``auto_load()``, if it has one, is called on load.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def load(*names: str) -> list[ModuleType]:
         setattr(pipekit, name, module)
         _loaded[name] = module
         modules.append(module)
+        auto_load = getattr(module, "auto_load", None)
+        if callable(auto_load):  # as in law: e.g. loading "ipython" registers the magics
+            auto_load()
     return modules
 
 
