@@ -34,9 +34,12 @@ def main() -> None:
     pipekit("run", "PlotMass", "--print-status", "-1")
     pipekit("run", "PlotMass", "--workers", "2")
     pipekit("run", "PlotMass", "--print-status", "-1")
+    graph = os.path.join(DATA, "v1", "deps.png")
+    pipekit("graph", "PlotMass", "-o", graph)
     with open(os.path.join(DATA, "v1", "summary.txt")) as f:
         print("\nsummary.txt:\n" + f.read())
-    print(f"plot: {os.path.join(DATA, 'v1', 'mass.png')}")
+    print(f"plot:             {os.path.join(DATA, 'v1', 'mass.png')}")
+    print(f"dependency graph: {graph}")
 
 
 if __name__ == "__main__":
