@@ -187,3 +187,13 @@ def test_task_shows_as_html_in_a_notebook(shell, work):
     cell(shell, DOUBLE)
     html = shell.user_ns["NbDouble"](n=8)._repr_html_()
     assert "NbDouble</b>" in html and "n</span>=8" in html
+
+
+def test_contrib_load_ipython_registers_the_magics_as_in_law(shell, work):
+    cell(shell, DOUBLE)
+    for name in ("law", "ilaw", "pipekit", "ipipekit"):
+        shell.magics_manager.magics["line"].pop(name)
+    assert cell(shell, "%ilaw run NbDouble --n 9").error_before_exec is not None
+    assert cell(shell, 'law.contrib.load("ipython")').success
+    assert cell(shell, "%ilaw run NbDouble --n 9").success
+    assert (work / "data" / "n9.json").exists()
