@@ -124,6 +124,14 @@ def install_event_handlers() -> None:
 
     @luigi.Task.event_handler(luigi.Event.DEPENDENCY_MISSING)
     def _on_missing(task: Any) -> None:
+        # luigi sends this event also when complete() raised: show that error, not "missing"
+        if getattr(task, "run", None) is not None:
+            try:
+                task.complete()
+            except Exception as e:
+                _out(f"broken  {task!r}: checking whether it is complete raised "
+                     f"{type(e).__name__}: {e}", err=True)
+                return
         _out(f"missing {task!r}: an external input does not exist", err=True)
 
 
