@@ -193,7 +193,7 @@ def test_contrib_load_ipython_registers_the_magics_as_in_law(shell, work):
     cell(shell, DOUBLE)
     for name in ("law", "ilaw", "pipekit", "ipipekit"):
         shell.magics_manager.magics["line"].pop(name)
-    assert cell(shell, "%ilaw run NbDouble --n 9").error_before_exec is not None
+    assert cell(shell, "%ilaw run NbDouble --n 9").error_in_exec is not None  # not found
     assert cell(shell, 'law.contrib.load("ipython")').success
     assert cell(shell, "%ilaw run NbDouble --n 9").success
     assert (work / "data" / "n9.json").exists()
