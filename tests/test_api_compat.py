@@ -1,0 +1,282 @@
+"""
+The law-compatible surface: every name of the compatibility list (``import pipekit as law``)
+exists where law has it. Names from parts that are still being built elsewhere in the project
+are reported as xfail with the module they wait for; anything else missing fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import pipekit
+
+#: modules being built in other parts of the project -> what provides them
+PENDING = {
+    "pipekit.target.mirrored": "mirrored targets (remote storage work)",
+    "pipekit.target.remote": "remote targets (remote storage work)",
+    "pipekit.sandbox": "sandboxes (sandbox work)",
+    "pipekit.job": "job managers (batch work)",
+    "pipekit.batch": "batch systems (batch work)",
+    "pipekit.contrib": "contrib.load (Slurm work)",
+    "pipekit.htcondor": "HTCondor workflow (batch work)",
+    "pipekit.slurm": "Slurm workflow (batch work)",
+    "pipekit.docker": "Docker sandbox (sandbox work)",
+    "pipekit.singularity": "Singularity sandbox (sandbox work)",
+    "pipekit.gfal": "gfal2 file interface (remote storage work)",
+    "pipekit.wlcg": "WLCG targets (remote storage work)",
+    "pipekit.dropbox": "Dropbox targets (remote storage work)",
+    "pipekit.ipython": "IPython magics (notebook work)",
+}
+
+TOP_LEVEL = """
+    Register Task WrapperTask ExternalTask SandboxTask
+    BaseWorkflow LocalWorkflow WorkflowParameter workflow_property cached_workflow_property
+    dynamic_workflow_condition
+    FileSystemTarget FileSystemFileTarget FileSystemDirectoryTarget LocalFileSystem LocalTarget
+    LocalFileTarget LocalDirectoryTarget TargetCollection FileCollection SiblingFileCollection
+    NestedSiblingFileCollection MirroredTarget MirroredFileTarget MirroredDirectoryTarget
+    localize_file_targets
+    Sandbox BashSandbox VenvSandbox
+    BaseJobManager BaseJobFileFactory JobInputFile JobArguments
+    NO_STR NO_INT NO_FLOAT is_no_param get_param Parameter TaskInstanceParameter
+    OptionalBoolParameter DurationParameter BytesParameter CSVParameter MultiCSVParameter
+    RangeParameter MultiRangeParameter NotifyParameter NotifyMultiParameter NotifyMailParameter
+    NotifyCustomParameter
+    Config run no_value notify_mail luigi_version luigi_version_info util decorator config contrib
+""".split()
+
+SUBPACKAGES = {
+    "htcondor": [
+        "HTCondorWorkflow",
+        "HTCondorJobManager",
+        "HTCondorJobFileFactory",
+        "get_htcondor_version",
+    ],
+    "slurm": ["SlurmWorkflow", "SlurmJobManager", "SlurmJobFileFactory", "get_slurm_version"],
+    "docker": ["DockerSandbox"],
+    "singularity": ["SingularitySandbox"],
+    "gfal": ["GFALFileInterface"],
+    "wlcg": ["WLCGFileSystem", "WLCGTarget", "WLCGFileTarget", "WLCGDirectoryTarget"],
+    "dropbox": [
+        "DropboxFileSystem",
+        "DropboxTarget",
+        "DropboxFileTarget",
+        "DropboxDirectoryTarget",
+    ],
+    "ipython": ["Task", "register_magics"],
+    "slack": ["notify_slack", "NotifySlackParameter"],
+    "telegram": ["notify_telegram", "NotifyTelegramParameter"],
+    "mattermost": ["notify_mattermost", "NotifyMattermostParameter"],
+    "tasks": ["RunOnceTask", "TransferLocalFile", "ForestMerge"],
+    "numpy": ["NumpyFormatter"],
+    "pandas": ["DataFrameFormatter"],
+    "matplotlib": ["MatplotlibFormatter"],
+}
+
+DECORATORS = ["log", "safe_output", "delay", "notify", "timeit", "localize", "require_sandbox"]
+UTIL = [
+    "flatten",
+    "make_list",
+    "make_tuple",
+    "map_struct",
+    "human_bytes",
+    "parse_bytes",
+    "human_duration",
+    "parse_duration",
+    "range_expand",
+    "range_join",
+    "no_value",
+    "brace_expand",
+    "rel_path",
+    "law_src_path",
+    "law_home_path",
+]
+SUBCOMMANDS = [
+    "run",
+    "index",
+    "config",
+    "location",
+    "software",
+    "luigid",
+    "quickstart",
+    "completion",
+]
+WORKFLOW_OPTIONS = ["workflow", "branch", "branches", "acceptance", "tolerance", "pilot"]
+INTERACTIVE_OPTIONS = [
+    "print_deps",
+    "print_status",
+    "print_output",
+    "remove_output",
+    "fetch_output",
+]
+REMOTE_OPTIONS = [
+    "retries",
+    "tasks_per_job",
+    "parallel_jobs",
+    "no_poll",
+    "poll_interval",
+    "poll_fails",
+    "walltime",
+    "job_workers",
+    "shuffle_jobs",
+    "cancel_jobs",
+    "cleanup_jobs",
+    "ignore_submission",
+    "transfer_logs",
+    "clear_logs",
+]
+BATCH_HOOKS = [
+    "output_directory",
+    "bootstrap_file",
+    "stageout_file",
+    "job_config",
+    "workflow_requires",
+    "job_resources",
+    "check_job_completeness",
+    "poll_callback",
+]
+SANDBOX_HOOKS = [
+    "sandbox_stagein",
+    "sandbox_stageout",
+    "sandbox_setup_cmds",
+    "sandbox_pre_setup_cmds",
+    "sandbox_post_setup_cmds",
+]
+
+
+def _pending(error: ModuleNotFoundError) -> str | None:
+    missing = error.name or ""
+    for module, what in PENDING.items():
+        if missing == module or missing.startswith(module + "."):
+            return f"{missing} does not exist yet: {what}"
+    return None
+
+
+def resolve(path: str):
+    """``"pipekit.X.Y"`` -> the object, xfailing when it waits for a pending module."""
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as e:
+        reason = _pending(e)
+        if reason:
+            pytest.xfail(reason)
+        raise
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_top_level_name_exists(name):
+    assert resolve(f"pipekit.{name}") is not None
+    assert name in dir(pipekit)
+
+
+@pytest.mark.parametrize("name, attr", [(p, a) for p, attrs in SUBPACKAGES.items() for a in attrs])
+def test_subpackage_name_is_importable_directly(name, attr):
+    assert resolve(f"pipekit.{name}.{attr}") is not None
+
+
+@pytest.mark.parametrize("name", list(SUBPACKAGES))
+def test_contrib_load_makes_the_subpackage_an_attribute(name):
+    contrib = resolve("pipekit.contrib")
+    resolve(f"pipekit.{name}.__name__")  # xfails while the module itself is pending
+    contrib.load(name)
+    module = getattr(pipekit, name)
+    assert all(hasattr(module, attr) for attr in SUBPACKAGES[name])
+
+
+@pytest.mark.xfail(
+    reason="known gap: pipekit.contrib.load() returns a list even for one name; "
+    "law returns the module itself (reported to the lead)",
+    strict=True,
+)
+def test_contrib_load_of_one_name_returns_the_module():
+    assert resolve("pipekit.contrib").load("tasks") is pipekit.tasks
+
+
+@pytest.mark.parametrize("name", DECORATORS)
+def test_decorator_exists(name):
+    from pipekit import decorator
+
+    try:
+        assert callable(getattr(decorator, name))
+    except AttributeError as e:
+        if "comes from pipekit.sandbox" in str(e):
+            pytest.xfail("pipekit.sandbox.base does not exist yet: sandboxes (sandbox work)")
+        raise
+
+
+@pytest.mark.parametrize("name", UTIL)
+def test_util_name_exists(name):
+    assert hasattr(pipekit.util, name)
+
+
+def test_util_behaves_like_law_util():
+    u = pipekit.util
+    assert u.flatten([1, [2, (3, {"a": 4})]]) == [1, 2, 3, 4]
+    assert u.make_list((1, 2)) == [1, 2] and u.make_tuple(3) == (3,)
+    assert u.range_expand(["1:3", "7"]) == [1, 2, 7]
+    assert u.range_join([1, 2, 3, 7], to_str=True) == "1:4,7"
+    assert u.human_bytes(3 * 1024**2, fmt=True) == "3.0 MB"
+    assert u.parse_bytes("2 kB") == 2048 and u.parse_duration("1h30m") == 5400
+    assert u.brace_expand("a{1,2}") == ["a1", "a2"]
+    assert u.rel_path(pipekit.__file__, "cli") == u.law_src_path("cli")
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_subcommand_exists(name):
+    from pipekit.cli.main import SUBCOMMANDS as available
+
+    assert name in available
+    assert callable(importlib.import_module(available[name][0]).execute)
+
+
+def test_workflow_and_interactive_options_are_command_line_options():
+    from pipekit.cli.run import RUN_OPTIONS, format_help
+
+    class CompatWorkflow(pipekit.LocalWorkflow):
+        def create_branch_map(self):
+            return [0]
+
+    text = format_help(CompatWorkflow, "pipekit run")
+    for name in WORKFLOW_OPTIONS + INTERACTIVE_OPTIONS:
+        assert f"--{name.replace('_', '-')}" in text
+    assert set(INTERACTIVE_OPTIONS) <= set(RUN_OPTIONS)
+
+
+#: names of the list known to be missing, reported to the lead; anything else missing fails
+KNOWN_GAPS = {"slurm_stageout_file": "SlurmWorkflow has no slurm_stageout_file hook yet"}
+
+
+@pytest.mark.parametrize("system", ["slurm", "htcondor"])
+def test_remote_workflow_options_and_hooks(system):
+    cls = resolve(
+        f"pipekit.{system}.{'SlurmWorkflow' if system == 'slurm' else 'HTCondorWorkflow'}"
+    )
+    params = {name for name, _ in cls.get_params()}
+    assert set(REMOTE_OPTIONS) <= params, sorted(set(REMOTE_OPTIONS) - params)
+    missing = [f"{system}_{hook}" for hook in BATCH_HOOKS if not hasattr(cls, f"{system}_{hook}")]
+    assert not [name for name in missing if name not in KNOWN_GAPS]
+    if missing:
+        pytest.xfail("known gap: " + "; ".join(KNOWN_GAPS[name] for name in missing))
+
+
+def test_user_hooks_of_workflows_and_sandboxes():
+    for hook in ("create_branch_map", "workflow_requires", "requires", "output"):
+        assert callable(getattr(pipekit.BaseWorkflow, hook))
+    sandbox_task = resolve("pipekit.SandboxTask")
+    missing = [h for h in SANDBOX_HOOKS if not callable(getattr(sandbox_task, h, None))]
+    assert not missing
+
+
+def test_user_base_class_and_workflow_mixins_give_a_valid_mro():
+    class AnalysisTask(pipekit.Task):
+        pass
+
+    class Both(AnalysisTask, pipekit.LocalWorkflow):
+        def create_branch_map(self):
+            return [1, 2]
+
+    assert Both.__mro__.index(AnalysisTask) < Both.__mro__.index(pipekit.LocalWorkflow)
+    assert Both(branch=1).branch_data == 2
