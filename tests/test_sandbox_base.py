@@ -1,0 +1,244 @@
+"""
+SandboxTask and Sandbox: sandbox keys and types, which sandbox a task runs in, what changes
+inside a sandbox, the inner command line, configuration and ``require_sandbox``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+
+import luigi
+import pytest
+from sandbox_helpers import TRICKY_VALUE
+
+import pipekit as law
+from pipekit.cli.run import instantiate, parse_task_args
+from pipekit.config import Config
+from pipekit.errors import SandboxError, UsageError
+from pipekit.sandbox.base import Sandbox, SandboxKeyError, require_sandbox, shell_wrap
+
+
+class NeedsSandbox(law.SandboxTask):
+    def output(self):
+        return law.LocalFileTarget("data/needs.txt")
+
+    def run(self):
+        self.output().dump("ran here", formatter="text")
+
+
+class MaybeSandbox(NeedsSandbox):
+    allow_empty_sandbox = True
+
+
+class OnlyDocker(NeedsSandbox):
+    valid_sandboxes = ["docker::*"]
+
+
+class FallsBack(OnlyDocker):
+    def fallback_sandbox(self, sandbox):
+        return "docker::fallback-image"
+
+
+class Upstream(law.Task):
+    def output(self):
+        return law.LocalFileTarget("data/upstream.txt")
+
+
+class WithInput(NeedsSandbox):
+    def requires(self):
+        return Upstream()
+
+
+class Guarded(law.SandboxTask):
+    allow_empty_sandbox = True
+
+    @require_sandbox
+    def inside_only(self):
+        return "ok"
+
+    @require_sandbox("docker::*")
+    def docker_only(self):
+        return "ok"
+
+
+class ManyParams(law.SandboxTask, law.LocalWorkflow):
+    sandbox = "bash::setup.sh"
+    i = luigi.IntParameter(default=3)
+    f = luigi.FloatParameter(default=0.1)
+    flag = luigi.BoolParameter(default=False)
+    text = luigi.Parameter(default="")
+    items = luigi.ListParameter(default=[1, "two"])
+    mapping = luigi.DictParameter(default={"a": [1, 2]})
+    day = luigi.DateParameter(default=datetime.date(2024, 2, 29))
+    secret = luigi.Parameter(
+        default="hidden", visibility=luigi.parameter.ParameterVisibility.PRIVATE
+    )
+
+    def create_branch_map(self):
+        return {0: "a", 1: "b"}
+
+
+class Recorder(Sandbox):
+    """A sandbox type defined by a user: it records what it was asked and answers as told."""
+
+    sandbox_type = "recorder_test"
+    answer: tuple[int, list[str]] = (0, [])
+
+    def run_task(self, stage):
+        return self.answer
+
+
+def test_malformed_keys_and_unknown_types_fail_when_the_task_is_created(home):
+    with pytest.raises(
+        SandboxKeyError, match=r"invalid sandbox 'setup\.sh': write it as TYPE::NAME"
+    ) as e:
+        NeedsSandbox(sandbox="setup.sh")
+    assert isinstance(e.value, UsageError) and e.value.exit_code == 2
+    with pytest.raises(
+        SandboxKeyError,
+        match=r"unknown sandbox type 'nope'; known types: apptainer, bash, docker, .*singularity, venv",
+    ):
+        NeedsSandbox(sandbox="nope::x")
+
+
+def test_task_needs_a_sandbox_unless_it_may_run_without(home):
+    with pytest.raises(
+        SandboxKeyError, match="NeedsSandbox needs a sandbox: pass --sandbox TYPE::NAME"
+    ):
+        NeedsSandbox()
+    task = MaybeSandbox()
+    assert task.is_sandboxed() and task.sandbox_inst is None
+    task.run()  # runs right here
+    assert (home.parent / "work" / "data" / "needs.txt").read_text() == "ran here"
+
+
+def test_sandbox_parameter_must_match_valid_sandboxes_or_fall_back(home):
+    with pytest.raises(
+        SandboxKeyError,
+        match=r"sandbox 'bash::x.sh' is not allowed for OnlyDocker; allowed: docker::\*",
+    ):
+        OnlyDocker(sandbox="bash::x.sh")
+    assert OnlyDocker(sandbox="docker::img").effective_sandbox == "docker::img"
+    assert FallsBack(sandbox="bash::x.sh").effective_sandbox == "docker::fallback-image"
+
+
+def test_user_defined_sandbox_type_is_found_by_key_and_its_failures_reported(home):
+    assert "recorder_test" in Sandbox.known_types()
+    task = NeedsSandbox(sandbox="recorder_test::anything")
+    assert (
+        isinstance(task.sandbox_inst, Recorder)
+        and task.sandbox_inst.key == "recorder_test::anything"
+    )
+
+    Recorder.answer = (3, ["first line", "Traceback ...", "RuntimeError: the last line"])
+    with pytest.raises(SandboxError) as e:
+        task.run()
+    msg = str(e.value)
+    assert msg.startswith(
+        "NeedsSandbox(sandbox=recorder_test::anything) failed in sandbox "
+        "'recorder_test::anything' with exit code 3"
+    )
+    assert msg.endswith(
+        "last lines of its output:\n  first line\n  Traceback ...\n  RuntimeError: the last line"
+    )
+
+    Recorder.answer = (0, [])
+    with pytest.raises(
+        SandboxError,
+        match=r"finished in sandbox 'recorder_test::anything' but did not write .*data/needs.txt",
+    ):
+        task.run()
+
+
+def test_inside_a_sandbox_requirements_are_hidden_and_run_executes(home, monkeypatch):
+    outside = WithInput(sandbox="bash::setup.sh")
+    assert outside.deps() == [Upstream()]
+    assert not outside.is_sandboxed()
+
+    monkeypatch.setenv("LAW_SANDBOX", "bash::setup.sh")
+    monkeypatch.setenv("LAW_SANDBOX_SWITCHED", "1")
+    inside = WithInput(sandbox="bash::setup.sh")
+    monkeypatch.setenv("LAW_SANDBOX_TASK_ID", inside.task_id)
+    assert inside.deps() == []  # luigi inside neither checks nor runs Upstream
+    assert inside.input().path == Upstream().output().path  # but the task still reads it
+    assert inside.is_sandboxed() and inside.is_sandboxed_task() and inside.sandbox_inst is None
+    inside.run()
+    assert (home.parent / "work" / "data" / "needs.txt").read_text() == "ran here"
+
+
+def test_require_sandbox_refuses_calls_outside_or_in_the_wrong_sandbox(home, monkeypatch):
+    with pytest.raises(
+        SandboxError,
+        match=r"inside_only\(\) of Guarded\(sandbox=bash::s.sh\) must run inside sandbox 'bash::s.sh', but was called outside",
+    ):
+        Guarded(sandbox="bash::s.sh").inside_only()
+    monkeypatch.setenv("LAW_SANDBOX", "bash::s.sh")
+    monkeypatch.setenv("LAW_SANDBOX_SWITCHED", "1")
+    task = Guarded(sandbox="bash::s.sh")
+    assert task.inside_only() == "ok"
+    with pytest.raises(
+        SandboxError, match=r"needs a sandbox matching docker::\*, but runs in 'bash::s.sh'"
+    ):
+        task.docker_only()
+    assert law.decorator.require_sandbox is require_sandbox
+
+
+@pytest.mark.parametrize("branch", [-1, 1])
+def test_inner_command_recreates_the_same_task(home, branch):
+    task = ManyParams(
+        i=7,
+        f=2.5,
+        flag=True,
+        text=TRICKY_VALUE,
+        items=[3, "x y"],
+        mapping={"k": {"n": None}},
+        day=datetime.date(1999, 12, 31),
+        branch=branch,
+    )
+    args = Sandbox.new(task.effective_sandbox, task=task).inner_args()
+    assert args[:2] == ["run", "test_sandbox_base.ManyParams"]
+    assert args[-1] == "--local-scheduler" and "--secret" not in args
+    kwargs, opts, _, _ = parse_task_args(ManyParams, args[2:])
+    inner = instantiate(ManyParams, kwargs)
+    assert opts.local_scheduler is True
+    assert inner.task_id == task.task_id and inner.text == TRICKY_VALUE
+
+
+def test_shell_wrap_runs_the_commands_then_the_arguments_verbatim(tmp_path):
+    argv = shell_wrap(["printf", "%s|", TRICKY_VALUE, "$X"], ["export X=1", "cd " + str(tmp_path)])
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert out == f"{TRICKY_VALUE}|$X|"
+    assert shell_wrap(["a", "b"], []) == ["a", "b"]
+    failing = shell_wrap(["echo", "not reached"], ["false"])
+    proc = subprocess.run(failing, capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout == ""
+
+
+def test_sandbox_variables_come_from_config_hook_and_pipekit(home, monkeypatch):
+    Config.instance().update(
+        {
+            "bash_sandbox_env": {
+                "SET_HERE": "v",
+                "FROM_HOST": None,
+                "ABSENT": None,
+                "GRID_*": None,
+            },
+            "bash_sandbox_env_setup.sh": {"SET_HERE": "per-name"},
+        }
+    )
+    monkeypatch.setenv("FROM_HOST", "host value")
+    monkeypatch.setenv("GRID_A", "1")
+    monkeypatch.setenv("GRID_B", "2")
+
+    class WithEnv(NeedsSandbox):
+        def sandbox_env(self, env):
+            return {"FROM_HOOK": env["SET_HERE"] + "+hook", "LAW_SANDBOX": "overridden?"}
+
+    task = WithEnv(sandbox="bash::setup.sh")
+    env = task.sandbox_inst.task_env()
+    assert env["SET_HERE"] == "per-name" and env["FROM_HOST"] == "host value"
+    assert "ABSENT" not in env and env["GRID_A"] == "1" and env["GRID_B"] == "2"
+    assert env["FROM_HOOK"] == "per-name+hook"
+    assert env["LAW_SANDBOX"] == "bash::setup.sh" and env["LAW_SANDBOX_SWITCHED"] == "1"
+    assert env["LAW_SANDBOX_TASK_ID"] == task.task_id
