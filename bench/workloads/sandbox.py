@@ -26,7 +26,12 @@ LAW_DEPS = "six,luigi,law,tenacity,dateutil,typing_extensions"
 
 
 def _run_cmd(ctx: Context, impl: str, task: str, *args: str) -> list[str]:
-    return [ctx.bin(impl, impl if impl == "law" else "pipekit"), "run", f"bench_sandbox.{task}", *args]
+    return [
+        ctx.bin(impl, impl if impl == "law" else "pipekit"),
+        "run",
+        f"bench_sandbox.{task}",
+        *args,
+    ]
 
 
 def _outputs(workdir: Path, sub: str) -> int:
@@ -40,14 +45,19 @@ def _outputs(workdir: Path, sub: str) -> int:
 def _prepare_bash(ctx: Context, impl: str, workdir: Path) -> None:
     (workdir / "setup.sh").write_text(f"sleep {SETUP_SECONDS}\nexport MY_VARIABLE=foo\n")
     # warm pipekit's environment cache (law keeps none across processes), then start afresh
-    ctx.timed(impl, _run_cmd(ctx, impl, "BashBranches", "--n", str(N_BRANCHES), "--branch", "0"),
-              workdir, log_name="prepare")
+    ctx.timed(
+        impl,
+        _run_cmd(ctx, impl, "BashBranches", "--n", str(N_BRANCHES), "--branch", "0"),
+        workdir,
+        log_name="prepare",
+    )
     shutil.rmtree(workdir / "out", ignore_errors=True)
 
 
 def _sb1(ctx: Context, impl: str, workdir: Path) -> Measurement:
-    m = ctx.timed(impl, _run_cmd(ctx, impl, "BashBranches", "--n", str(N_BRANCHES), "--workers", "1"),
-                  workdir)
+    m = ctx.timed(
+        impl, _run_cmd(ctx, impl, "BashBranches", "--n", str(N_BRANCHES), "--workers", "1"), workdir
+    )
     n = _outputs(workdir, "bash")
     m.counters["s_per_task"] = round(m.seconds / N_BRANCHES, 3)
     if n != N_BRANCHES:
@@ -63,10 +73,16 @@ def _docker_status() -> str | None:
     if shutil.which("docker") is None:
         return "docker is not installed"
     try:
-        proc = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, timeout=30)
+        proc = subprocess.run(
+            ["docker", "image", "inspect", IMAGE], capture_output=True, timeout=30
+        )
     except subprocess.TimeoutExpired:
         return "dockerd does not answer"
-    return None if proc.returncode == 0 else f"no dockerd or no image {IMAGE} (tests/infra/docker.sh start)"
+    return (
+        None
+        if proc.returncode == 0
+        else f"no dockerd or no image {IMAGE} (tests/infra/docker.sh start)"
+    )
 
 
 def _prepare_docker(ctx: Context, impl: str, workdir: Path) -> None:
@@ -77,9 +93,11 @@ def _prepare_docker(ctx: Context, impl: str, workdir: Path) -> None:
         # law runs 'law' inside: its packages are forwarded, but the task file and the output
         # directory must be mounted, and Debian's interpreter is python3
         tasks = BENCH_DIR / "tasks" / "bench_sandbox.py"
-        extra += ("[docker_sandbox]\nlaw_executable: python3 -m law\n"
-                  f"[docker_sandbox_volumes]\n{tasks}: {{{{LAW_FORWARD_PY}}}}/bench_sandbox.py\n"
-                  f"{out}: {out}\n")
+        extra += (
+            "[docker_sandbox]\nlaw_executable: python3 -m law\n"
+            f"[docker_sandbox_volumes]\n{tasks}: {{{{LAW_FORWARD_PY}}}}/bench_sandbox.py\n"
+            f"{out}: {out}\n"
+        )
     write_law_cfg(workdir, extra)
 
 
@@ -94,8 +112,17 @@ def _sb2(ctx: Context, impl: str, workdir: Path) -> Measurement:
 
 
 WORKLOADS = [
-    Workload("SB1", f"bash sandbox, warm env cache: {N_BRANCHES} sandboxed branches, 0.3 s setup script",
-             _sb1, prepare=_prepare_bash),
-    Workload("SB2", "Docker sandbox: one task in a Debian + python3 container", _sb2,
-             prepare=_prepare_docker, available=_docker_status),
+    Workload(
+        "SB1",
+        f"bash sandbox, warm env cache: {N_BRANCHES} sandboxed branches, 0.3 s setup script",
+        _sb1,
+        prepare=_prepare_bash,
+    ),
+    Workload(
+        "SB2",
+        "Docker sandbox: one task in a Debian + python3 container",
+        _sb2,
+        prepare=_prepare_docker,
+        available=_docker_status,
+    ),
 ]
