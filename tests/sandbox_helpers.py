@@ -83,6 +83,7 @@ class Report(law.SandboxTask):
             "uid": os.getuid(),
             "env": {k: os.environ.get(k) for k in ("PRE_SETUP", "POST_SETUP", "SETUP_CMD",
                                                    "PIPEKIT_TEST_SECRET", "FORWARDED_VAR")},
+            "path": os.environ.get("PATH"),
             "net": net,
         }, formatter="json")
 

@@ -5,6 +5,7 @@ scripts, the sandboxed side running as a real ``pipekit run`` subprocess.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def test_environment_is_cached_and_remade_when_script_or_arguments_change(tmp_pa
     write(work / "setup.sh", f'echo sourced >> {counter}\nexport MY_VARIABLE="v2-$1"\n')
     assert run("d", "bash::setup.sh one") == "v2-one"  # changed script: sourced again
     assert counter.read_text().count("sourced") == 3
+
+
+def test_cached_environment_follows_the_callers_path(tmp_path):
+    work = make_analysis(tmp_path)
+    counter = work / "sourced.txt"
+    write(work / "setup.sh", f"echo sourced >> {counter}\nexport PATH=/opt/sw/bin:$PATH\n")
+    for tag, extra in (("a", "/first/bin"), ("b", "/second/bin")):
+        path = f"{extra}:{os.environ['PATH']}"
+        proc = run_pipekit(
+            ["run", "sbtasks.Report", "--sandbox", "bash::setup.sh", "--tag", tag],
+            work,
+            env={"PATH": path},
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert read_json(work / "data" / f"report_{tag}.json")["path"] == f"/opt/sw/bin:{path}"
+    assert counter.read_text().count("sourced") == 1
 
 
 def test_failing_setup_script_names_the_sandbox_and_shows_its_error(tmp_path):

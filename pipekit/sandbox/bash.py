@@ -38,32 +38,67 @@ __all__ = ["BashSandbox", "EnvDiff"]
 _BASH_OWN = {"_", "SHLVL", "PWD", "OLDPWD"}
 
 #: bump when the cached format or the way environments are made changes
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 # environment changes per cache key, for this process
 _memory_cache: dict[str, EnvDiff] = {}
 
 
 class EnvDiff:
-    """What sourcing a script changed: variables set (or changed) and variables removed."""
+    """
+    What sourcing a script changed: variables set, variables removed, and variables extended
+    (``PATH=/sw/bin:$PATH``) kept as ``[prefix, suffix]`` around the caller's current value, so
+    a cached environment follows the PATH of whoever uses it.
+    """
 
-    def __init__(self, set_vars: dict[str, str], unset: list[str]):
+    def __init__(
+        self,
+        set_vars: dict[str, str],
+        unset: list[str],
+        extended: dict[str, list[str]] | None = None,
+    ):
         self.set_vars = set_vars
         self.unset = unset
+        self.extended = extended or {}
 
     @classmethod
     def between(cls, before: dict[str, str], after: dict[str, str]) -> EnvDiff:
-        set_vars = {k: v for k, v in after.items() if k not in _BASH_OWN and before.get(k) != v}
+        set_vars: dict[str, str] = {}
+        extended: dict[str, list[str]] = {}
+        for k, v in after.items():
+            old = before.get(k)
+            if k in _BASH_OWN or old == v:
+                continue
+            prefix, found, suffix = v.partition(old) if old else ("", "", "")
+            if found and _path_joined(prefix, suffix):
+                extended[k] = [prefix, suffix]
+            else:
+                set_vars[k] = v
         unset = sorted(k for k in before if k not in after and k not in _BASH_OWN)
-        return cls(set_vars, unset)
+        return cls(set_vars, unset, extended)
 
     def apply(self, env: dict[str, str]) -> dict[str, str]:
         out = {k: v for k, v in env.items() if k not in self.unset}
+        for k, (prefix, suffix) in self.extended.items():
+            current = out.get(k, "")
+            # without a current value, drop the separator that joined the parts to it
+            out[k] = (
+                prefix + current + suffix if current else (prefix.rstrip(":") + suffix.lstrip(":"))
+            )
         out.update(self.set_vars)
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"set": self.set_vars, "unset": self.unset}
+        return {"set": self.set_vars, "unset": self.unset, "extended": self.extended}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EnvDiff:
+        return cls(data["set"], data["unset"], data.get("extended", {}))
+
+
+def _path_joined(prefix: str, suffix: str) -> bool:
+    """Whether *prefix* and *suffix* were joined to a value as ``:``-separated list entries."""
+    return (prefix == "" or prefix.endswith(":")) and (suffix == "" or suffix.startswith(":"))
 
 
 def _parse_env0(data: bytes) -> dict[str, str]:
@@ -194,7 +229,7 @@ class BashSandbox(Sandbox):
             try:
                 with open(path) as f:
                     data = json.load(f)
-                diff = EnvDiff(data["set"], data["unset"])
+                diff = EnvDiff.from_json(data)
             except (OSError, ValueError, KeyError):
                 diff = None  # a damaged cache file is made again
         if diff is None:
