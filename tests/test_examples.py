@@ -1,0 +1,286 @@
+"""
+Tests that run every example in examples/, as a user would: real ``pipekit`` subprocesses in a
+temporary copy of the example directory.
+
+For the examples with a README, the ``$ pipekit ...`` lines of its console blocks are run in
+order (so the README cannot rot), and the files and output a user would look at are checked
+after the commands that make them. The notebook is executed by tests/test_notebook.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+PIPEKIT = os.path.join(os.path.dirname(sys.executable), "pipekit")
+
+#: example directory -> the test that runs it
+COVERED = {
+    "timestwo": "test_timestwo_readme_runs_and_writes_what_it_says",
+    "create_chars": "test_create_chars_readme_runs_branch_zero_then_all_then_the_merge",
+    "sandbox": "test_sandbox_bash_task_sees_the_variable_its_setup_script_exports",
+    "slurm": "test_slurm_readme_runs_the_branches_as_slurm_jobs_then_the_merge",
+    "notebooks": "tests/test_notebook.py",
+    "demo": "test_demo_runs_end_to_end_and_prints_where_both_pictures_are",
+}
+
+
+def example_dirs() -> list[str]:
+    return sorted(
+        p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+    )
+
+
+def readme_commands(name: str) -> list[str]:
+    """The ``$ pipekit ...`` lines of the README's fenced blocks, without the ``$ ``."""
+    commands, in_block = [], False
+    for line in (EXAMPLES / name / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+        elif in_block and line.startswith("$ pipekit "):
+            commands.append(line[2:])
+    return commands
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    """No user config (HOME is empty) and no variables the examples set themselves."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("MY_VARIABLE", raising=False)
+    return home
+
+
+def copy_example(name: str, dst: Path) -> Path:
+    target = dst / name
+    shutil.copytree(
+        EXAMPLES / name, target, ignore=shutil.ignore_patterns("data", ".law", "__pycache__")
+    )
+    return target
+
+
+def pipekit(command: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    args = shlex.split(command)
+    assert args[0] == "pipekit"
+    proc = subprocess.run(
+        [PIPEKIT, *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, (
+        f"'{command}' exited with {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    )
+    return proc
+
+
+def is_png(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(24)
+    return head[:8] == b"\x89PNG\r\n\x1a\n" and min(struct.unpack(">II", head[16:24])) > 50
+
+
+def run_readme(name: str, workdir: Path, checks: dict) -> None:
+    """Run the README's commands in order; after a command named in *checks*, call its check."""
+    commands = readme_commands(name)
+    assert set(checks) <= set(commands), f"README of {name} lost {set(checks) - set(commands)}"
+    for command in commands:
+        proc = pipekit(command, workdir)
+        if command in checks:
+            checks[command](workdir / "data", proc.stdout)
+
+
+def test_every_example_has_a_readme_and_is_run_by_a_test():
+    dirs = example_dirs()
+    assert [d for d in dirs if not (EXAMPLES / d / "README.md").exists()] == []
+    assert [d for d in dirs if d not in COVERED] == [], "add the new example to COVERED and test it"
+    assert (EXAMPLES / "README.md").exists()
+    index = (EXAMPLES / "README.md").read_text()
+    assert [d for d in dirs if f"]({d}/)" not in index] == [], (
+        "list every example in examples/README.md"
+    )
+
+
+def test_timestwo_readme_runs_and_writes_what_it_says(tmp_path, clean_env):
+    work = copy_example("timestwo", tmp_path)
+
+    def after_formatter(data: Path, out: str) -> None:
+        assert json.loads((data / "n5.json").read_text()) == {"in": 5, "out": 10}
+        assert json.loads((data / "verbose" / "n5.json").read_text()) == {"in": 5, "out": 10}
+
+    def after_status(data: Path, out: str) -> None:
+        assert "0 > TimesTwo(n=5)" in out and "data/n5.json)\n│       existent" in out
+
+    def after_remove(data: Path, out: str) -> None:
+        assert "n5.json): removed" in out and not (data / "n5.json").exists()
+        assert (data / "verbose" / "n5.json").exists()
+
+    def after_sum(data: Path, out: str) -> None:
+        assert "done    Sum(numbers=1,2,3)" in out
+        assert json.loads((data / "sum_1_2_3.json").read_text()) == {
+            "numbers": [1, 2, 3],
+            "sum": 12,
+        }
+
+    def after_graph(data: Path, out: str) -> None:
+        assert is_png(data / "sum.png") and "(4 nodes," in out
+
+    run_readme(
+        "timestwo",
+        work,
+        {
+            "pipekit run TimesTwo --n 5": after_formatter,
+            "pipekit run TimesTwo --n 5 --print-status 0": after_status,
+            "pipekit run TimesTwo --n 5 --remove-output 0,a": after_remove,
+            "pipekit run Sum --numbers 1,2,3": after_sum,
+            "pipekit graph Sum --numbers 1,2,3 -o data/sum.png": after_graph,
+        },
+    )
+
+
+def test_create_chars_readme_runs_branch_zero_then_all_then_the_merge(tmp_path, clean_env):
+    work = copy_example("create_chars", tmp_path)
+
+    def chars(data: Path) -> list[str]:
+        return sorted(p.name for p in (data / "chars").iterdir())
+
+    def after_branch0(data: Path, out: str) -> None:
+        assert chars(data) == ["char_0.json"]
+        assert json.loads((data / "chars" / "char_0.json").read_text()) == {"num": 0, "char": "a"}
+
+    def after_status(data: Path, out: str) -> None:
+        assert "branches: 26 selected, 1 present, 25 missing (1-25)" in out
+
+    def after_selection(data: Path, out: str) -> None:
+        assert chars(data) == sorted(f"char_{b}.json" for b in range(10))
+
+    def after_graph(data: Path, out: str) -> None:
+        assert is_png(data / "deps.png") and "1 > CreateChars(branch=-1)" in out
+        assert len(chars(data)) == 10, "drawing must not run anything"
+
+    def after_merge(data: Path, out: str) -> None:
+        assert "CreateChars: running 16 of 26 branches" in out
+        assert len(chars(data)) == 26
+        assert (data / "alphabet.txt").read_text() == "abcdefghijklmnopqrstuvwxyz\n"
+
+    run_readme(
+        "create_chars",
+        work,
+        {
+            "pipekit run CreateChars --branch 0": after_branch0,
+            "pipekit run CreateChars --print-status 0": after_status,
+            "pipekit run CreateChars --branches 1-9 --workers 2": after_selection,
+            "pipekit run CreateAlphabet --print-deps 1 --graph data/deps.png": after_graph,
+            "pipekit run CreateAlphabet": after_merge,
+        },
+    )
+    pipekit("pipekit run CreateAlphabet --upper", work)
+    assert (work / "data" / "alphabet_upper.txt").read_text() == "ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+
+
+def test_sandbox_bash_task_sees_the_variable_its_setup_script_exports(tmp_path, clean_env):
+    work = copy_example("sandbox", tmp_path)
+    proc = pipekit("pipekit run tasks.BashTask", work)
+    assert (work / "data" / "BashTask.txt").read_text().strip() == "foo"
+    assert "MY_VARIABLE" not in os.environ  # the value came from test_env1.sh, not from us
+    assert "done    BashTask()" in proc.stdout
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+def test_sandbox_docker_task_sees_the_variable_law_cfg_sets_in_the_container(
+    tmp_path, clean_env, require_service
+):
+    image = "local/debian-py:bookworm"  # built by tests/infra/docker.sh start
+    ok = shutil.which("docker") is not None and all(
+        subprocess.run(["docker", *args], capture_output=True, timeout=60).returncode == 0
+        for args in (["info"], ["image", "inspect", image])
+    )
+    require_service(
+        "docker", ok, f"dockerd with the image {image}; run tests/infra/docker.sh start"
+    )
+    work = copy_example("sandbox", tmp_path)
+    proc = pipekit("pipekit run tasks.DockerTask", work, timeout=240)
+    assert (work / "data" / "DockerTask.txt").read_text().strip() == "foo"
+    assert "done    DockerTask()" in proc.stdout
+
+
+def start_slurm() -> str:
+    """Start the single-node Slurm of tests/infra/slurm.sh (idempotent); why not, or ''."""
+    script = REPO / "tests" / "infra" / "slurm.sh"
+    if not os.access(script, os.X_OK):
+        return f"{script} is missing"
+    if os.geteuid() != 0:
+        return "tests/infra/slurm.sh runs the Slurm daemons as root"
+    proc = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=600)
+    return (
+        "" if proc.returncode == 0 else f"tests/infra/slurm.sh start failed: {proc.stderr[-300:]}"
+    )
+
+
+@pytest.mark.slurm
+@pytest.mark.timeout(300)
+def test_slurm_readme_runs_the_branches_as_slurm_jobs_then_the_merge(
+    tmp_path, clean_env, monkeypatch, require_service
+):
+    reason = start_slurm()
+    require_service("slurm", not reason, reason)
+    monkeypatch.setenv("SLURM_CONF", "/tmp/infra/slurm/etc/slurm.conf")  # tests/infra/slurm.sh
+    work = copy_example("slurm", tmp_path)
+
+    def after_jobs(data: Path, out: str) -> None:
+        assert "submitted 2 job(s) for branches 0-25 to Slurm" in out
+        written = [json.loads(p.read_text()) for p in (data / "chars").glob("char_*.json")]
+        assert sorted(w["char"] for w in written) == [chr(97 + i) for i in range(26)]
+        assert len({w["slurm_job"] for w in written}) == 2, "13 branches per job: two jobs"
+
+    def after_status(data: Path, out: str) -> None:
+        assert "branches: 26 selected, 26 present, 0 missing" in out
+        assert "slurm jobs: 2 finished" in out
+
+    def after_merge(data: Path, out: str) -> None:
+        assert (data / "alphabet.txt").read_text() == "abcdefghijklmnopqrstuvwxyz\n"
+
+    run_readme(
+        "slurm",
+        work,
+        {
+            "pipekit run CreateChars --workflow slurm --tasks-per-job 13 --poll-interval 2s": after_jobs,
+            "pipekit run CreateChars --workflow slurm --print-status 0": after_status,
+            "pipekit run CreateAlphabet": after_merge,
+        },
+    )
+
+
+def test_demo_runs_end_to_end_and_prints_where_both_pictures_are(tmp_path, clean_env):
+    repo = tmp_path / "repo"
+    (repo / "examples").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "__init__.py", repo / "examples")
+    shutil.copy(REPO / "law.cfg", repo)
+    copy_example("demo", repo / "examples")
+    proc = subprocess.run(
+        [sys.executable, "examples/demo/run_demo.py"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = dict(
+        line.split(":", 1)
+        for line in proc.stdout.splitlines()
+        if line.startswith(("plot:", "dependency graph:"))
+    )
+    plot, graph = Path(lines["plot"].strip()), Path(lines["dependency graph"].strip())
+    assert plot == repo / "examples" / "demo" / "data" / "v1" / "mass.png"
+    assert graph == repo / "examples" / "demo" / "data" / "v1" / "deps.png"
+    assert is_png(plot) and is_png(graph)
+    assert "datasets: 8" in proc.stdout
