@@ -6,23 +6,11 @@ scripts, the sandboxed side running as a real ``pipekit run`` subprocess.
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 from sandbox_helpers import TRICKY_VALUE, make_analysis, read_json, run_pipekit, write
 
-ROOT = Path(__file__).resolve().parent.parent
-
 pytestmark = pytest.mark.timeout(300)
-
-
-def test_seed_example_writes_the_variable_the_script_exports(tmp_path):
-    work = tmp_path / "example"
-    shutil.copytree(ROOT / "examples" / "sandbox", work)
-    proc = run_pipekit(["run", "tasks.BashTask"], work)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (work / "data" / "BashTask.txt").read_text() == "foo"
 
 
 def test_task_runs_with_the_script_environment_and_verbatim_parameters(tmp_path):
