@@ -8,6 +8,7 @@ that the one cell meant to fail ends with a one-line error.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def executed(tmp_path_factory):
     """The notebook after running it in a kernel, and the directory its copy ran in."""
     root = tmp_path_factory.mktemp("examples")
-    for name in ("notebooks", "create_chars"):
+    for name in ("notebooks", "create_chars", "sandbox"):
         shutil.copytree(EXAMPLES / name, root / name, ignore=shutil.ignore_patterns("data", ".law"))
     workdir = root / "notebooks"
     nb = nbformat.read(workdir / "intro.ipynb", as_version=4)
@@ -132,6 +133,15 @@ def test_graph_cells_show_the_picture_before_and_after(executed):
     # before: both boxes missing (only the legend is green); after: both boxes green
     assert png_colour_count(before, "missing") > 3 * png_colour_count(before, "complete")
     assert png_colour_count(after, "complete") > 3 * png_colour_count(after, "missing")
+
+
+def test_sandbox_cell_runs_the_bash_sandbox_example(executed):
+    nb, root = executed
+    out = text_of(cell_of(nb, "%cd ../sandbox"))
+    assert "entering sandbox" in out and "sandbox: bash::test_env1.sh" in out
+    assert "MY_VARIABLE inside the sandbox: foo" in out
+    assert (root / "sandbox" / "data" / "BashTask.txt").read_text().strip() == "foo"
+    assert "MY_VARIABLE" not in os.environ  # the kernel got it from nowhere but the sandbox
 
 
 def test_law_cells_run_the_module_version_in_a_subprocess(executed):
