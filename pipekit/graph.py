@@ -21,6 +21,7 @@ import json
 import os
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,9 +199,9 @@ def build_graph(
     states = states or {}
     graph = DependencyGraph(root=task.task_id, title=repr(task))
     # queue entries: (key, member tasks, depth); a key is a task id or a group key
-    queue: list[tuple[str, list[Any], int]] = [(task.task_id, [task], 0)]
+    queue: deque[tuple[str, list[Any], int]] = deque([(task.task_id, [task], 0)])
     while queue:
-        key, members, depth = queue.pop(0)
+        key, members, depth = queue.popleft()
         if key in graph.nodes:
             continue
         first = members[0]

@@ -96,6 +96,24 @@ class Broken(law.Task):
         raise RuntimeError("broken on purpose")
 
 
+class BadRequires(law.Task):
+    def requires(self):
+        raise KeyError("no such dataset")
+
+    def output(self):
+        return law.LocalFileTarget("data/bad.txt")
+
+
+class BadComplete(law.Task):
+    def complete(self):
+        raise OSError("storage unreachable")
+
+
+class Bad(law.WrapperTask):
+    def requires(self):
+        return [BadRequires(), BadComplete()]
+
+
 class Both(law.WrapperTask):
     def requires(self):
         return [Slow(), Broken(), TimesTwo(n=1)]
@@ -251,6 +269,17 @@ def test_without_dot_on_path_the_matplotlib_fallback_draws(analysis):
     proc = pipekit("graph", "mixed.Pair", "--a", "1", "-o", "x.png", "--backend", "dot", env=env)
     assert proc.returncode == 2
     assert "'dot' is not on PATH" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tasks_whose_requires_or_complete_raise_are_drawn_as_failed(analysis):
+    proc = pipekit("graph", "mixed.Bad", "-o", "bad.svg", "--backend", "matplotlib")
+    assert proc.returncode == 0, proc.stderr
+    nodes = svg_nodes(analysis / "bad.svg")
+    assert (
+        nodes["BadRequires / requires() raised KeyError: 'no such dataset'"]["fill"]
+        == (STATUS_COLORS["failed"])
+    )
+    assert nodes["BadComplete / complete() raised OSError"]["fill"] == STATUS_COLORS["failed"]
 
 
 def test_bad_file_name_and_unreachable_scheduler_are_one_line_usage_errors(analysis):
