@@ -17,16 +17,30 @@ directory listing per output directory.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, Iterator
 
 import luigi
 
-from pipekit.errors import BranchError, UsageError
+from pipekit.errors import BranchError, UsageError, WorkflowError
 from pipekit.parameter import NO_STR
 from pipekit.ranges import OPEN, join_ranges
+from pipekit.structure import no_value
 from pipekit.target.collection import TargetCollection
 from pipekit.task.base import Task
-from pipekit.workflow.parameter import BranchesParameter, WorkflowParameter
+from pipekit.workflow.decorators import (
+    DynamicWorkflowCondition,
+    cached_workflow_property,
+    dynamic_workflow_condition,
+    workflow_property,
+)
+from pipekit.workflow.parameter import (
+    BranchesParameter,
+    WorkflowParameter,
+    branch_value,
+    branches_to_ranges,
+    match_branches,
+)
 
 __all__ = [
     "BaseWorkflow",
@@ -35,16 +49,20 @@ __all__ = [
     "workflow_property",
     "cached_workflow_property",
     "dynamic_workflow_condition",
+    "DynamicWorkflowCondition",
 ]
 
 # names whose workflow-level implementation comes from the workflow proxy
 _DISPATCHED = ("requires", "output", "run", "complete")
 
+# parameters that select among branches or steer the workflow; the branch map never depends on them
+_STEERING = frozenset({"branch", "branches", "acceptance", "tolerance", "pilot", "workflow"})
+
 # branch maps shared by all instances of a workflow: (class, parameter key) -> map
 _branch_map_cache: dict[tuple, dict[int, Any]] = {}
 
 
-def _dispatching(name: str, branch_impl: Callable) -> Callable:
+def _dispatching(name: str, branch_impl: Callable, own: bool) -> Callable:
     @functools.wraps(branch_impl)
     def method(self: BaseWorkflow, *args: Any, **kwargs: Any) -> Any:
         if self.branch == -1:
@@ -52,7 +70,21 @@ def _dispatching(name: str, branch_impl: Callable) -> Callable:
         return branch_impl(self, *args, **kwargs)
 
     method._pipekit_branch_impl = branch_impl  # type: ignore[attr-defined]
+    method._pipekit_own = own  # type: ignore[attr-defined]  # defined by the class it sits on
     return method
+
+
+def _branch_level_impl(cls: type, name: str) -> Any:
+    """The first implementation of *name* in the MRO, seen through the dispatchers."""
+    for klass in cls.__mro__:
+        attr = klass.__dict__.get(name)
+        if attr is None:
+            continue
+        if not hasattr(attr, "_pipekit_branch_impl"):
+            return attr
+        if attr._pipekit_own:
+            return attr._pipekit_branch_impl
+    return None
 
 
 class BaseWorkflowProxy:
@@ -67,13 +99,17 @@ class BaseWorkflowProxy:
         self.task = task
 
     def requires(self) -> Any:
-        return self.task.workflow_requires()
+        """``workflow_requires()``, or nothing with ``--pilot`` (branches resolve their own)."""
+        return {} if self.task.pilot else self.task.workflow_requires()
 
     def output(self) -> dict[str, TargetCollection]:
         return self.task.workflow_output()
 
     def complete(self) -> bool:
-        return self.task.workflow_complete()
+        result = self.task.workflow_complete()
+        if result is NotImplemented:  # law's way of saying "use the default"
+            return self.task.workflow_output()["collection"].exists()
+        return result
 
     def run(self) -> Any:
         raise NotImplementedError
@@ -85,8 +121,9 @@ class BaseWorkflowProxy:
 class BaseWorkflow(Task):
     """
     Base of all workflows. Hooks a user overrides: :meth:`create_branch_map` (a dict
-    ``{branch: data}``, a list or an int), :meth:`workflow_requires`, and the branch-level
-    ``requires`` / ``output`` / ``run``.
+    ``{branch: data}``, a list or an int; an instance method, or law's classmethod taking the
+    parameter values), :meth:`workflow_requires`, and the branch-level ``requires`` /
+    ``output`` / ``run``.
     """
 
     exclude_index = True
@@ -112,7 +149,8 @@ class BaseWorkflow(Task):
     pilot = luigi.BoolParameter(
         default=False,
         significant=False,
-        description="skip the workflow's own requirements and let branches resolve theirs",
+        description="skip the workflow's own requirements (workflow_requires) and let the "
+        "branches resolve theirs",
     )
     branch = luigi.IntParameter(
         default=-1,
@@ -133,12 +171,15 @@ class BaseWorkflow(Task):
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
-        # the resolved method may come from the class itself or from a non-workflow base class
-        # earlier in the MRO (a user's own Task base); either way it is the branch-level version
+        # the branch-level method is the first one in the MRO that is not a dispatcher generated
+        # here: it may come from the class itself, from a user's own Task base class, or from a
+        # workflow class listed after another workflow type mixin (whose dispatcher must not
+        # hide it)
         for name in _DISPATCHED:
-            impl = getattr(cls, name, None)
-            if callable(impl) and not hasattr(impl, "_pipekit_branch_impl"):
-                setattr(cls, name, _dispatching(name, impl))
+            own = name in cls.__dict__
+            impl = _branch_level_impl(cls, name)
+            if callable(impl):
+                setattr(cls, name, _dispatching(name, impl, own))
 
     # -- workflow or branch ---------------------------------------------------------------------
 
@@ -158,7 +199,9 @@ class BaseWorkflow(Task):
         """The workflow mixin for type *name* (empty: the first in the MRO)."""
         classes = cls.workflow_classes()
         if not classes:
-            raise UsageError(f"{cls.__name__} inherits no workflow type (e.g. pipekit.LocalWorkflow)")
+            raise UsageError(
+                f"{cls.__name__} inherits no workflow type (e.g. pipekit.LocalWorkflow)"
+            )
         if name in (None, "", NO_STR):
             return classes[0]
         for c in classes:
@@ -193,6 +236,73 @@ class BaseWorkflow(Task):
     def complete(self) -> bool:
         return Task.complete(self)
 
+    # -- workflow parameters: selecting branches by value ---------------------------------------
+
+    @classmethod
+    def workflow_param_names(cls) -> list[str]:
+        """Names of this class's :class:`WorkflowParameter` parameters."""
+        names = cls.__dict__.get("_pipekit_wparams")
+        if names is None:
+            names = [n for n, p in cls.get_params() if isinstance(p, WorkflowParameter)]
+            type.__setattr__(cls, "_pipekit_wparams", names)
+        return names
+
+    @classmethod
+    def get_param_values(cls, params: list, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
+        values = super().get_param_values(params, args, kwargs)
+        if not cls.workflow_param_names():
+            return values
+        resolved = cls._resolve_workflow_params(dict(values))
+        return [(name, resolved[name]) for name, _ in values]
+
+    @classmethod
+    def _resolve_workflow_params(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Turn values of workflow parameters into a branch (one match) or ``branches``."""
+        names = cls.workflow_param_names()
+        wanted = {n: values[n] for n in names if values[n] is not no_value}
+        branch = values.get("branch", -1)
+        if not wanted and branch == -1:
+            return values
+        owner = cls.__name__
+        full = cls._provisional(values).get_branch_map(reduce_branches=False)
+        if not wanted:
+            # a branch gets its workflow parameter values from its data (unknown branches are
+            # reported by validate_branch_selection / branch_data with the list of branches)
+            if branch in full:
+                values.update({n: branch_value(branch, full[branch], n, owner) for n in names})
+            return values
+        params = dict(cls.get_params())
+        shown = " ".join(
+            f"--{n.replace('_', '-')} {params[n].serialize(v)}" for n, v in wanted.items()
+        )
+        matched = match_branches(full, wanted, owner)
+        if not matched:
+            raise BranchError(f"{shown} matches no branch of {owner}")
+        if len(matched) == 1 and not any(isinstance(v, tuple) for v in wanted.values()):
+            if branch not in (-1, matched[0]):
+                raise BranchError(
+                    f"{shown} is branch {matched[0]} of {owner}, not --branch {branch}"
+                )
+            values["branch"] = matched[0]
+            values.update({n: branch_value(matched[0], full[matched[0]], n, owner) for n in names})
+            return values
+        if branch != -1 or values.get("branches"):
+            raise BranchError(
+                f"{shown} selects branches {join_ranges(matched, max_ranges=6)} of {owner}; "
+                "give either workflow parameters or --branch / --branches, not both"
+            )
+        values["branches"] = branches_to_ranges(matched)
+        return values
+
+    @classmethod
+    def _provisional(cls, values: dict[str, Any]) -> BaseWorkflow:
+        """An uninitialised workflow holding *values*: computes the map before instantiation."""
+        inst = object.__new__(cls)
+        vals = dict(values, branch=-1, branches=())
+        inst.__dict__.update(vals)
+        inst.param_kwargs = vals
+        return inst
+
     # -- related tasks --------------------------------------------------------------------------
 
     def as_workflow(self) -> BaseWorkflow:
@@ -201,23 +311,34 @@ class BaseWorkflow(Task):
             return self
         wf = self.__dict__.get("_workflow_task")
         if wf is None:
-            wf = self.req(self, branch=-1, _exclude=self.exclude_params_workflow)
+            exclude = set(self.exclude_params_workflow) | set(self.workflow_param_names())
+            wf = self.req(self, branch=-1, _exclude=exclude)
             self.__dict__["_workflow_task"] = wf
         return wf
 
+    req_workflow = as_workflow
+
     def as_branch(self, branch: int | None = None) -> BaseWorkflow:
-        """Branch *branch* (default: the first selected branch, or this branch)."""
+        """Branch *branch* (default: this branch, or the workflow's first selected branch)."""
         if branch is None:
             if self.is_branch():
                 return self
             branch = next(iter(self.branch_map), 0)
+        if self.is_branch() and branch == self.branch:
+            return self
         return self.req_branch(branch)
 
     def req_branch(self, branch: int, **kwargs: Any) -> BaseWorkflow:
-        """A branch task of this workflow (created with luigi's normal machinery)."""
-        return self.req(self, branch=branch, _exclude=self.exclude_params_branch, **kwargs)
-
-    req_workflow = as_workflow
+        """A branch task of this workflow, created with luigi's normal machinery."""
+        if not isinstance(branch, int) or branch < 0:
+            raise BranchError(
+                f"req_branch() of {self.__class__.__name__} needs a branch number >= 0, got "
+                f"{branch!r}; use as_workflow() for the workflow itself"
+            )
+        exclude = set(kwargs.pop("_exclude", ()) or ()) | set(self.exclude_params_branch)
+        exclude |= set(self.workflow_param_names())
+        # luigi may hand out a cached instance: it is not tied to this (maybe reduced) workflow
+        return self.req(self, branch=branch, _exclude=exclude, **kwargs)
 
     # -- branch map -----------------------------------------------------------------------------
 
@@ -225,54 +346,82 @@ class BaseWorkflow(Task):
         """The branch map: ``{branch: data}``, a list (indices become branches) or an int N."""
         raise NotImplementedError(f"{self.__class__.__name__} must implement create_branch_map()")
 
+    def _call_create_branch_map(self) -> Any:
+        if isinstance(inspect.getattr_static(type(self), "create_branch_map"), classmethod):
+            # law's form: a classmethod receiving the parameter values
+            return type(self).create_branch_map({n: getattr(self, n) for n, _ in self.get_params()})
+        return self.create_branch_map()
+
     def _branch_map_key(self) -> tuple:
-        skip = {"branch", "branches", "acceptance", "tolerance", "pilot", "workflow"}
         values = []
         for name, param in self.get_params():
-            if name in skip or isinstance(param, WorkflowParameter):
+            if name in _STEERING or isinstance(param, WorkflowParameter):
                 continue
+            value = getattr(self, name)
             try:
-                hash(getattr(self, name))
-                values.append((name, getattr(self, name)))
+                hash(value)
             except TypeError:
-                values.append((name, param.serialize(getattr(self, name))))
+                value = param.serialize(value)
+            values.append((name, value))
         return (self.__class__, tuple(values))
 
     @staticmethod
     def _sanitize_branch_map(raw: Any, owner: str) -> dict[int, Any]:
-        if isinstance(raw, bool):
-            raise TypeError(f"create_branch_map() of {owner} returned a bool")
+        shape = "a dict {branch: data}, a list or an int"
+        if isinstance(raw, bool) or raw is None:
+            raise WorkflowError(
+                f"create_branch_map() of {owner} returned {raw!r}; it must return {shape}"
+            )
         if isinstance(raw, int):
-            return dict(enumerate(range(raw)))
-        if isinstance(raw, (list, tuple)):
+            if raw < 0:
+                raise WorkflowError(
+                    f"create_branch_map() of {owner} returned {raw}; an int is a number of branches >= 0"
+                )
+            return {i: i for i in range(raw)}
+        if isinstance(raw, (list, tuple, range)):
             return dict(enumerate(raw))
         if isinstance(raw, dict):
-            for b in raw:
-                if not isinstance(b, int) or isinstance(b, bool) or b < 0:
-                    raise TypeError(f"branch map keys of {owner} must be integers >= 0, got {b!r}")
+            bad = [b for b in raw if not isinstance(b, int) or isinstance(b, bool) or b < 0]
+            if bad:
+                raise WorkflowError(
+                    f"the branch map of {owner} has keys that are not branch numbers >= 0: "
+                    f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''}; "
+                    f"create_branch_map() must return {shape}"
+                )
             return raw
-        raise TypeError(f"create_branch_map() of {owner} must return a dict, list or int, got {type(raw).__name__}")
+        raise WorkflowError(
+            f"create_branch_map() of {owner} returned a {type(raw).__name__}; it must return {shape}"
+        )
 
     def get_branch_map(self, reduce_branches: bool = True) -> dict[int, Any]:
         """
         The branch map, computed once per workflow. With *reduce_branches*, a workflow with
         ``--branches`` gets only the selected branches.
         """
+        if reduce_branches and self.is_workflow() and self.branches:
+            reduced = self.__dict__.get("_reduced_map")
+            if reduced is None:
+                full = self.get_branch_map(reduce_branches=False)
+                reduced = {b: full[b] for b in self.selected_branches(full)}
+                if not self.has_placeholder_branch_map():
+                    self.__dict__["_reduced_map"] = reduced
+            return reduced
         key = self._branch_map_key()
         full = _branch_map_cache.get(key)
         if full is None:
-            wf = self.as_workflow() if self.is_branch() else self
-            full = self._sanitize_branch_map(wf.create_branch_map(), self.__class__.__name__)
-            if getattr(wf, "_branch_map_cacheable", lambda: True)():
+            wf = self.as_workflow()
+            full = self._sanitize_branch_map(wf._call_create_branch_map(), self.__class__.__name__)
+            if not wf.__dict__.get("_placeholder_branch_map"):
                 _branch_map_cache[key] = full
-        if reduce_branches and self.is_workflow() and self.branches:
-            selected = self.selected_branches(full)
-            return {b: full[b] for b in selected}
         return full
 
     @property
     def branch_map(self) -> dict[int, Any]:
         return self.get_branch_map()
+
+    def has_placeholder_branch_map(self) -> bool:
+        """Whether the branch map is a placeholder (a dynamic workflow condition is not met)."""
+        return bool(self.as_workflow().__dict__.get("_placeholder_branch_map"))
 
     def selected_branches(self, full: dict[int, Any] | None = None) -> list[int]:
         """Branch numbers of the workflow after ``--branches`` (all when not given)."""
@@ -290,18 +439,19 @@ class BaseWorkflow(Task):
                 start = 0 if start is OPEN else start
                 end = max_b + 1 if end is OPEN else end
                 wanted.update(range(start, end))
+        shown = join_ranges(keys, max_ranges=6) or "none"
         unknown = sorted(b for b in wanted if b not in full)
         if unknown:
             raise BranchError(
                 f"--branches selects {join_ranges(unknown, max_ranges=6)}, which "
                 f"{'is' if len(unknown) == 1 else 'are'} not in the branch map of "
-                f"{self.__class__.__name__} (branches {join_ranges(keys, max_ranges=6) or 'none'})"
+                f"{self.__class__.__name__} (branches {shown})"
             )
         selected = [b for b in keys if b in wanted]
         if not selected:
             raise BranchError(
                 f"--branches {self.get_param_values_repr('branches')} selects no branch of "
-                f"{self.__class__.__name__} (branches {join_ranges(keys, max_ranges=6) or 'none'})"
+                f"{self.__class__.__name__} (branches {shown})"
             )
         return selected
 
@@ -325,10 +475,14 @@ class BaseWorkflow(Task):
 
     def validate_branch_selection(self) -> None:
         """
-        Raise early, with a usage error, when ``--workflow`` names a type the class lacks or
-        ``--branch`` / ``--branches`` select branches that do not exist.
+        Raise early, with one readable error, when ``--workflow`` names a type the class lacks,
+        ``create_branch_map()`` returns something unusable, or ``--branch`` / ``--branches``
+        select branches that do not exist.
         """
         self.find_workflow_cls(self.workflow)
+        self.get_branch_map(reduce_branches=False)
+        if self.has_placeholder_branch_map():
+            return  # the real map is known only after the workflow's requirements ran
         if self.is_branch():
             self.branch_data  # noqa: B018
         elif self.branches:
@@ -337,7 +491,7 @@ class BaseWorkflow(Task):
     def reset_branch_map(self) -> None:
         """Forget the branch map and everything derived from it (dynamic workflows)."""
         _branch_map_cache.pop(self._branch_map_key(), None)
-        for attr in ("_wf_output", "_branch_tmpl"):
+        for attr in ("_wf_output", "_branch_tmpl", "_reduced_map"):
             self.__dict__.pop(attr, None)
 
     def get_branches_repr(self, max_ranges: int = 10) -> str:
@@ -345,7 +499,7 @@ class BaseWorkflow(Task):
 
     def get_branch_chunks(self, chunk_size: int) -> list[list[int]]:
         branches = list(self.branch_map)
-        return [branches[i:i + chunk_size] for i in range(0, len(branches), chunk_size)]
+        return [branches[i : i + chunk_size] for i in range(0, len(branches), chunk_size)]
 
     # -- branch tasks ---------------------------------------------------------------------------
 
@@ -355,20 +509,28 @@ class BaseWorkflow(Task):
         if tmpl is None:
             first = next(iter(self.get_branch_map(reduce_branches=False)), 0)
             proto = self.req_branch(first)
-            tmpl = {k: v for k, v in proto.__dict__.items()
-                    if k not in ("_task_id", "_Task__hash", "_workflow_task", "_workflow_proxy",
-                                 "_branch_tmpl", "_wf_output")}
+            tmpl = {
+                k: v
+                for k, v in proto.__dict__.items()
+                if k
+                not in (
+                    "_task_id",
+                    "_Task__hash",
+                    "_workflow_task",
+                    "_workflow_proxy",
+                    "_branch_tmpl",
+                    "_wf_output",
+                    "_reduced_map",
+                )
+            }
             self.__dict__["_branch_tmpl"] = tmpl
         return tmpl
-
-    def _workflow_param_names(self) -> list[str]:
-        return [n for n, p in self.get_params() if isinstance(p, WorkflowParameter)]
 
     def branch_task(self, branch: int) -> BaseWorkflow:
         """
         Branch *branch* of this workflow, created by cloning a prototype branch instead of
         going through luigi's instantiation (the cost that dominates large workflows). It is
-        equal to, and has the same task id as, ``self.req_branch(branch)``.
+        equal to, and has the same task id and parameters as, ``self.req_branch(branch)``.
         """
         tmpl = self._branch_template()
         obj = object.__new__(self.__class__)
@@ -377,12 +539,11 @@ class BaseWorkflow(Task):
         d["branch"] = branch
         pk = dict(tmpl["param_kwargs"])
         pk["branch"] = branch
-        wparams = self._workflow_param_names()
+        wparams = self.workflow_param_names()
         if wparams:
             data = self.get_branch_map(reduce_branches=False)[branch]
             for name in wparams:
-                value = _branch_value(branch, data, name)
-                d[name] = pk[name] = value
+                d[name] = pk[name] = branch_value(branch, data, name, self.__class__.__name__)
         d["param_kwargs"] = pk
         d["_workflow_task"] = self
         return obj
@@ -403,12 +564,24 @@ class BaseWorkflow(Task):
         return {}
 
     def workflow_input(self) -> Any:
-        """The outputs of :meth:`workflow_requires`."""
-        return luigi.task.getpaths(self.workflow_requires())
+        """The outputs of the workflow's requirements (also when called on a branch)."""
+        return luigi.task.getpaths(self.as_workflow().workflow_proxy.requires())
 
-    def requires_from_branch(self) -> list:
-        """The requirements of all selected branches (for a workflow_requires that wants them)."""
-        return [t.requires() for _, t in self.iter_branch_tasks()]
+    def requires_from_branch(self) -> Any:
+        """
+        The branch-level ``requires()`` evaluated on the workflow (as in law): useful in
+        ``workflow_requires`` when the required tasks are themselves workflows.
+        """
+        if self.is_branch():
+            raise WorkflowError(
+                f"requires_from_branch() is for workflows, but {self!r} is a branch"
+            )
+        requires = type(self).requires
+        return getattr(requires, "_pipekit_branch_impl", requires)(self)
+
+    def workflow_complete(self) -> Any:
+        """Completeness of the workflow: its collection exists (acceptance); may be overridden."""
+        return self.workflow_output()["collection"].exists()
 
     def workflow_output(self) -> dict[str, TargetCollection]:
         """``{"collection": <outputs of the selected branches>}``, built once per workflow."""
@@ -418,12 +591,9 @@ class BaseWorkflow(Task):
         outputs = {b: t.output() for b, t in self.iter_branch_tasks()}
         cls = self.output_collection_cls or TargetCollection
         result = {"collection": cls(outputs, threshold=self.acceptance)}
-        if getattr(self, "_branch_map_cacheable", lambda: True)():
+        if not self.has_placeholder_branch_map():
             self.__dict__["_wf_output"] = result
         return result
-
-    def workflow_complete(self) -> bool:
-        return self.workflow_output()["collection"].exists()
 
     def missing_branches(self) -> list[int]:
         """Selected branches whose outputs are not all present (one listing per directory)."""
@@ -443,118 +613,8 @@ class BaseWorkflow(Task):
         coll = self.workflow_output()["collection"]
         existing = set(coll.existing_keys())
         missing = [b for b in coll.keys() if b not in existing]
-        lines = [f"branches: {len(coll)} selected, {len(existing)} present, {len(missing)} missing"
-                 + (f" ({join_ranges(missing, max_ranges=8)})" if missing else "")]
+        lines = [
+            f"branches: {len(coll)} selected, {len(existing)} present, {len(missing)} missing"
+            + (f" ({join_ranges(missing, max_ranges=8)})" if missing else "")
+        ]
         return lines + self.workflow_proxy.extra_status_lines(target_depth)
-
-
-def _branch_value(branch: int, data: Any, name: str) -> Any:
-    if isinstance(data, dict) and name in data:
-        return data[name]
-    if hasattr(data, name):
-        return getattr(data, name)
-    raise BranchError(f"branch {branch} has no value for workflow parameter '{name}' in its data {data!r}")
-
-
-def workflow_property(func: Callable | None = None, cache: bool = False) -> Any:
-    """
-    A property computed on the workflow and shared by its branches: on a branch it returns the
-    workflow's value. With *cache* (see :func:`cached_workflow_property`), computed once.
-    """
-
-    def decorator(fn: Callable) -> property:
-        attr = f"_workflow_property_{fn.__name__}"
-
-        @functools.wraps(fn)
-        def getter(self: BaseWorkflow) -> Any:
-            wf = self.as_workflow()
-            if cache:
-                if attr not in wf.__dict__:
-                    wf.__dict__[attr] = fn(wf)
-                return wf.__dict__[attr]
-            return fn(wf)
-
-        return property(getter)
-
-    return decorator(func) if func is not None else decorator
-
-
-def cached_workflow_property(func: Callable | None = None) -> Any:
-    """A :func:`workflow_property` computed once per workflow."""
-    return workflow_property(func, cache=True)
-
-
-class _PendingTarget(luigi.Target):
-    """Stands in for outputs that cannot be known before a dynamic workflow condition is met."""
-
-    def exists(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "PendingTarget(waiting for the workflow condition)"
-
-
-class DynamicWorkflowCondition:
-    """
-    A condition (usually: the workflow's requirements exist) on which the branch map depends.
-    Until it is met the workflow has one placeholder branch and no known outputs; once met,
-    ``create_branch_map`` / ``output`` / ``requires`` decorated through it are used.
-    """
-
-    def __init__(self, condition_fn: Callable):
-        self.condition_fn = condition_fn
-        functools.update_wrapper(self, condition_fn)
-        self._attr = f"_condition_met_{condition_fn.__name__}"
-
-    def is_met(self, task: BaseWorkflow) -> bool:
-        wf = task.as_workflow()
-        if wf.__dict__.get(self._attr):
-            return True
-        met = bool(self.condition_fn(wf))
-        if met:
-            wf.__dict__[self._attr] = True
-        return met
-
-    def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        if obj is None:
-            return self
-        return lambda: self.is_met(obj)
-
-    def create_branch_map(self, fn: Callable) -> Callable:
-        cond = self
-
-        @functools.wraps(fn)
-        def create_branch_map(task: BaseWorkflow) -> Any:
-            if cond.is_met(task):
-                task.__dict__.pop("_branch_map_cacheable", None)
-                return fn(task)
-            task.__dict__["_branch_map_cacheable"] = lambda: False
-            return {0: None}
-
-        return create_branch_map
-
-    def output(self, fn: Callable) -> Callable:
-        cond = self
-
-        @functools.wraps(fn)
-        def output(task: BaseWorkflow) -> Any:
-            return fn(task) if cond.is_met(task) else _PendingTarget()
-
-        return output
-
-    def requires(self, fn: Callable) -> Callable:
-        cond = self
-
-        @functools.wraps(fn)
-        def requires(task: BaseWorkflow) -> Any:
-            return fn(task) if cond.is_met(task) else []
-
-        return requires
-
-
-def dynamic_workflow_condition(condition_fn: Callable | None = None) -> Any:
-    """Decorator turning a workflow method into a :class:`DynamicWorkflowCondition`."""
-    if condition_fn is None:
-        return DynamicWorkflowCondition
-    return DynamicWorkflowCondition(condition_fn)
-

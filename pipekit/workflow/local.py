@@ -169,7 +169,7 @@ class LocalWorkflowProxy(BaseWorkflowProxy):
 
     def run(self) -> Iterator[Any]:
         task = self.task
-        if not getattr(task, "_branch_map_cacheable", lambda: True)():
+        if task.has_placeholder_branch_map():
             task.reset_branch_map()  # a dynamic condition may be met now
         missing = task.missing_branches()
         if not missing:

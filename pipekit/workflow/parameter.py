@@ -1,24 +1,34 @@
 """
 Parameters specific to workflows: :class:`BranchesParameter` (``--branches 0-9,15,20:``) and
-:class:`WorkflowParameter` (select branches by a value in their branch data).
+:class:`WorkflowParameter` (select branches by a value in their branch data), plus the helpers
+that translate between the two: :func:`branch_value`, :func:`match_branches` and
+:func:`branches_to_ranges`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
+from pipekit.errors import BranchError
 from pipekit.parameter import CSVParameter, Parameter
 from pipekit.ranges import OPEN, parse_ranges
 from pipekit.structure import no_value
 
-__all__ = ["BranchesParameter", "WorkflowParameter"]
+__all__ = [
+    "BranchesParameter",
+    "WorkflowParameter",
+    "branch_value",
+    "match_branches",
+    "branches_to_ranges",
+]
 
 
 class BranchesParameter(Parameter):
     """
     A selection of branches: ``"0-9,15"`` (``A-B`` includes B), ``"0:10"`` (``A:B`` excludes B, as
-    in Python), open ends ``":10"`` and ``"20:"``. Parsed into a tuple of ``(value,)`` and
-    ``(start, end_exclusive)`` ranges with None for open edges; serialised canonically.
+    in Python and law), open ends ``":10"`` and ``"20:"``. Parsed into a tuple of ``(value,)`` and
+    ``(start, end_exclusive)`` ranges with None for open edges; serialised canonically with ``:``
+    so that equal selections give equal task ids.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -41,13 +51,7 @@ class BranchesParameter(Parameter):
             return ()
         if isinstance(x, str):
             return self.parse(x)
-        out = []
-        for r in x:
-            if isinstance(r, int):
-                out.append((r,))
-            else:
-                out.append(tuple(r))
-        return tuple(out)
+        return tuple((r,) if isinstance(r, int) else tuple(r) for r in x)
 
     def serialize(self, value: Any) -> str:
         parts = []
@@ -62,9 +66,14 @@ class BranchesParameter(Parameter):
 
 class WorkflowParameter(CSVParameter):
     """
-    A parameter whose value lives in the branch data (``branch_data[name]`` or an attribute):
-    setting it selects the matching branch (one value) or branches (several values) instead of
-    a branch number. Insignificant, because the branch number already identifies the task.
+    A parameter whose value lives in the branch data (``branch_data[name]`` or an attribute of
+    it). On the command line it selects branches by value instead of by number: one value that
+    matches one branch makes the task that branch; several values (``a,b``), or a value several
+    branches share, make it the workflow over the matching branches. Insignificant, because the
+    branch number (or ``--branches``) already identifies the task.
+
+    Items are parsed by *cls* like :class:`~pipekit.parameter.CSVParameter`
+    (``WorkflowParameter(cls=luigi.IntParameter)`` for integer data).
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -84,4 +93,47 @@ class WorkflowParameter(CSVParameter):
         return super().serialize(value)
 
     def normalize(self, x: Any) -> Any:
-        return x
+        return tuple(x) if isinstance(x, list) else x
+
+
+def branch_value(branch: int, data: Any, name: str, owner: str = "") -> Any:
+    """The value of workflow parameter *name* in the branch data of *branch*."""
+    if isinstance(data, dict):
+        if name in data:
+            return data[name]
+    elif hasattr(data, name):
+        return getattr(data, name)
+    of = f" of {owner}" if owner else ""
+    raise BranchError(
+        f"branch {branch}{of} has no value for workflow parameter '{name}' in its branch data "
+        f"{data!r}; create_branch_map() must put '{name}' into every branch's data"
+    )
+
+
+def match_branches(
+    branch_map: dict[int, Any], wanted: dict[str, Any], owner: str = ""
+) -> list[int]:
+    """
+    Branches whose data matches every ``name: value`` in *wanted*; a tuple value matches any of
+    its elements.
+    """
+    accepted = {name: set(v) if isinstance(v, tuple) else {v} for name, v in wanted.items()}
+    return [
+        b
+        for b, data in branch_map.items()
+        if all(branch_value(b, data, name, owner) in values for name, values in accepted.items())
+    ]
+
+
+def branches_to_ranges(branches: Iterable[int]) -> tuple:
+    """Branch numbers as the tuple of ranges :class:`BranchesParameter` holds (runs joined)."""
+    vals = sorted(set(branches))
+    out: list[tuple] = []
+    i = 0
+    while i < len(vals):
+        j = i
+        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
+            j += 1
+        out.append((vals[i],) if i == j else (vals[i], vals[j] + 1))
+        i = j + 1
+    return tuple(out)
