@@ -3,38 +3,50 @@
 
 law hands every branch to luigi as a task of its own, which costs about 14 ms per branch in
 scheduler round trips, repeated ``complete()`` calls and instantiation. Here the workflow is one
-luigi task: its ``run()`` lists the output directories once to find the missing branches, hands
-any incomplete branch requirements to luigi as dynamic dependencies (whole upstream workflows, not
-single branches), and then runs the missing branches itself, in this process or in ``--workers``
-forked processes. A failing branch does not stop the others; the workflow fails at the end,
-naming each failed branch and its error, unless ``--tolerance`` allows it.
+luigi task. Its ``run()``
+
+1. lists the output directories once to find the missing branches,
+2. hands the incomplete requirements of those branches to luigi as dynamic dependencies, whole
+   upstream workflows with ``--branches`` instead of single branches,
+3. runs the missing branches itself, in this process or in ``--workers`` forked processes
+   (:mod:`pipekit.workflow.forkpool`); a branch whose ``run()`` yields dynamic dependencies is
+   driven here as well, and requirements it yields that do not exist yet go to luigi the same
+   way as in step 2,
+4. fails at the end, naming each failed branch and its error, unless ``--tolerance`` allows the
+   failures or the outputs present already satisfy ``--acceptance``. A failing branch never
+   stops the others, and their outputs are kept.
 """
 
 from __future__ import annotations
 
 import inspect
-import multiprocessing
-import os
-import sys
+import logging
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Iterator
 
 import luigi
+import luigi.task_register
 
 from pipekit.errors import WorkflowError
 from pipekit.ranges import join_ranges
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
+from pipekit.workflow.forkpool import ForkPool, die_with_parent_if_task_process
+from pipekit.workflow.parameter import branches_to_ranges
 
-__all__ = ["LocalWorkflow", "LocalWorkflowProxy", "run_branches"]
+__all__ = ["LocalWorkflow", "LocalWorkflowProxy", "run_branches", "configured_workers"]
 
-# the workflow whose branches forked worker processes run (set before the pool forks)
-_forked_workflow: BaseWorkflow | None = None
+logger = logging.getLogger("pipekit.workflow.local")
+
+#: a requirement as luigi passes it between processes: (module, family, string parameters)
+TaskSpec = tuple[str, str, dict[str, str]]
 
 
 def configured_workers() -> int:
-    """The worker count of this run (``--workers``), as recorded in luigi's config."""
+    """
+    The worker count of this run: ``pipekit run --workers N`` writes it to luigi's ``[core]
+    workers``, which is also where ``[luigi_core] workers`` in law.cfg ends up.
+    """
     import luigi.configuration
 
     try:
@@ -43,12 +55,51 @@ def configured_workers() -> int:
         return 1
 
 
-def _branch_run_impl(task: BaseWorkflow) -> Any:
-    run = type(task).run
-    return getattr(run, "_pipekit_branch_impl", run)
+# -- running one branch ---------------------------------------------------------------------------
+
+
+class NeedsDependencies(Exception):
+    """A branch's ``run()`` yielded requirements that do not exist yet."""
+
+    def __init__(self, specs: list[TaskSpec]):
+        super().__init__(f"waits for {len(specs)} dynamic dependencies")
+        self.specs = specs
+
+
+def _drive(gen: Iterator[Any]) -> None:
+    """Run a ``run()`` generator the way luigi does, as long as what it yields is complete."""
+    send = None
+    while True:
+        try:
+            reqs = gen.send(send)
+        except StopIteration:
+            return
+        if isinstance(reqs, luigi.DynamicRequirements):
+            flat = reqs.flat_requirements
+            done = reqs.complete(lambda t: t.complete())
+            paths = reqs.paths
+        else:
+            flat = luigi.task.flatten(reqs)
+            done = all(t.complete() for t in flat)
+            paths = luigi.task.getpaths(reqs)
+        if not done:
+            gen.close()
+            raise NeedsDependencies(
+                [(t.task_module, t.task_family, t.to_str_params()) for t in flat]
+            )
+        send = paths
+
+
+def run_branch(task: BaseWorkflow) -> None:
+    """Run one branch task, including a ``run()`` that yields (complete) dynamic dependencies."""
+    result = task.run()
+    if inspect.isgenerator(result):
+        _drive(result)
 
 
 def _format_error(exc: BaseException) -> tuple[str, str]:
+    import os
+
     skip = (os.path.dirname(luigi.__file__), os.path.dirname(__file__))
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(skip):
@@ -56,85 +107,113 @@ def _format_error(exc: BaseException) -> tuple[str, str]:
     return f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def _run_one(task: BaseWorkflow) -> None:
-    result = task.run()
-    if inspect.isgenerator(result):  # dynamic dependencies are complete by now: drain
-        for _ in result:
-            pass
-
-
-def _run_forked(branch: int) -> tuple[int, str | None, str | None]:
-    assert _forked_workflow is not None
+def attempt_branch(task: BaseWorkflow, branch: int) -> tuple[str, Any]:
+    """
+    Run *branch*; returns ``("ok", None)``, ``("failed", (message, traceback))`` or
+    ``("waiting", [task specs])``. Only interrupts propagate: a branch calling ``sys.exit()``
+    fails, it does not end the run.
+    """
     try:
-        _run_one(_forked_workflow.branch_task(branch))
-    except Exception as e:  # reported to the parent as text: exceptions need not pickle
-        msg, tb = _format_error(e)
-        return branch, msg, tb
-    return branch, None, None
+        run_branch(task.branch_task(branch))
+    except NeedsDependencies as e:
+        return "waiting", e.specs
+    except (Exception, SystemExit) as e:
+        return "failed", _format_error(e)
+    return "ok", None
+
+
+# -- running many branches ------------------------------------------------------------------------
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}es" if what.endswith("ch") else f"{n} {what}s"
 
 
 class _Progress:
-    """Periodic progress lines and the scheduler's progress bar for one workflow run."""
+    """A progress line every few seconds, the scheduler's progress bar and a closing line."""
 
-    def __init__(self, task: BaseWorkflow, total: int, interval: float = 2.0):
+    def __init__(self, task: BaseWorkflow, total: int, interval: float = 5.0):
+        self.family = task.get_task_family()
         self.task = task
         self.total = total
         self.interval = interval
-        self.done = 0
-        self.failed = 0
-        self.t0 = time.time()
-        self.last = self.t0
+        self.counts = {"ok": 0, "failed": 0, "waiting": 0}
+        self.t0 = self.last = time.monotonic()
 
-    def step(self, failed: bool) -> None:
-        self.done += 1
-        self.failed += int(failed)
-        now = time.time()
-        if now - self.last >= self.interval:
+    def step(self, kind: str) -> None:
+        self.counts[kind] += 1
+        done = sum(self.counts.values())
+        now = time.monotonic()
+        if now - self.last >= self.interval and done < self.total:
             self.last = now
-            self.report()
+            rate = done / (now - self.t0)
+            logger.info(
+                "%s: %d/%d branches run, %d failed, %.1f/s, about %.0f s left",
+                self.family,
+                done,
+                self.total,
+                self.counts["failed"],
+                rate,
+                (self.total - done) / rate,
+            )
+            self.task.publish_progress(100.0 * done / max(1, self.total))
 
-    def report(self) -> None:
-        rate = self.done / max(1e-9, time.time() - self.t0)
-        sys.stdout.write(
-            f"{self.task.get_task_family()}: {self.done}/{self.total} branches run, "
-            f"{self.failed} failed ({rate:.0f}/s)\n"
+    def finish(self) -> None:
+        ran = self.counts["ok"] + self.counts["failed"]
+        if not ran:
+            return
+        waiting = self.counts["waiting"]
+        logger.info(
+            "%s: %s run in %.2f s, %d failed%s",
+            self.family,
+            _count(ran, "branch"),
+            time.monotonic() - self.t0,
+            self.counts["failed"],
+            f", {waiting} waiting for dynamic dependencies" if waiting else "",
         )
-        sys.stdout.flush()
-        if hasattr(self.task, "publish_progress"):
-            self.task.publish_progress(100.0 * self.done / max(1, self.total))
+        self.task.publish_progress(100.0 * ran / max(1, self.total))
 
 
-def run_branches(task: BaseWorkflow, branches: list[int], workers: int) -> dict[int, tuple[str, str]]:
-    """Run *branches* of *task*; returns ``{branch: (error, traceback)}`` for those that failed."""
+def run_branches(
+    task: BaseWorkflow,
+    branches: list[int],
+    workers: int,
+    waiting: dict[int, list[TaskSpec]] | None = None,
+) -> dict[int, tuple[str, str]]:
+    """
+    Run *branches* of *task* in this process (*workers* <= 1) or in *workers* forked processes.
+    Returns ``{branch: (error, traceback)}`` for the branches that failed. A branch that yields
+    requirements that do not exist yet is put into *waiting* (``{branch: task specs}``) when
+    given, and counts as failed otherwise.
+    """
     failures: dict[int, tuple[str, str]] = {}
     progress = _Progress(task, len(branches))
+
+    def record(branch: int, kind: str, payload: Any) -> None:
+        if kind == "waiting" and waiting is None:
+            names = ", ".join(f"{family}({params})" for _, family, params in payload[:3])
+            kind, payload = (
+                "failed",
+                (f"its run() yielded requirements that do not exist: {names}", ""),
+            )
+        if kind == "waiting":
+            waiting[branch] = payload
+        elif kind == "failed":
+            failures[branch] = payload
+        progress.step(kind)
+
     if workers <= 1 or len(branches) <= 1:
         for b in branches:
-            try:
-                _run_one(task.branch_task(b))
-            except Exception as e:
-                failures[b] = _format_error(e)
-            progress.step(b in failures)
-        return failures
-
-    global _forked_workflow
-    _forked_workflow = task
-    sys.stdout.flush()
-    sys.stderr.flush()
-    ctx = multiprocessing.get_context("fork")
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(branches)), mp_context=ctx) as pool:
-            pending = {pool.submit(_run_forked, b) for b in branches}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    b, msg, tb = fut.result()
-                    if msg is not None:
-                        failures[b] = (msg, tb or "")
-                    progress.step(msg is not None)
-    finally:
-        _forked_workflow = None
+            record(b, *attempt_branch(task, b))
+    else:
+        with ForkPool(lambda b: attempt_branch(task, b), min(workers, len(branches))) as pool:
+            for b, outcome in pool.map_unordered(branches):
+                record(b, *outcome)
+    progress.finish()
     return failures
+
+
+# -- the workflow type ----------------------------------------------------------------------------
 
 
 class LocalWorkflowProxy(BaseWorkflowProxy):
@@ -142,63 +221,91 @@ class LocalWorkflowProxy(BaseWorkflowProxy):
 
     workflow_type = "local"
 
-    def _incomplete_requirements(self, tasks: dict[int, BaseWorkflow]) -> list[luigi.Task]:
-        seen: dict[str, luigi.Task] = {}
-        for t in tasks.values():
-            for req in luigi.task.flatten(t.requires()):
-                seen.setdefault(req.task_id, req)
-        return [r for r in seen.values() if not r.complete()]
+    def requires(self) -> Any:
+        reqs = super().requires()
+        local = self.task.local_workflow_requires()
+        if not local:
+            return reqs
+        if isinstance(reqs, dict) and isinstance(local, dict):
+            return {**reqs, **local}
+        return [reqs, local]
 
     @staticmethod
     def _coalesce(reqs: list[luigi.Task]) -> list[luigi.Task]:
         """Replace many branches of one upstream workflow by that workflow with ``--branches``."""
         groups: dict[str, tuple[BaseWorkflow, list[int]]] = {}
-        out: list[luigi.Task] = []
+        out: dict[str, luigi.Task] = {}
         for r in reqs:
             if isinstance(r, BaseWorkflow) and r.is_branch():
                 wf = r.as_workflow()
                 groups.setdefault(wf.task_id, (wf, []))[1].append(r.branch)
             else:
-                out.append(r)
+                out.setdefault(r.task_id, r)
         for wf, branches in groups.values():
-            if len(branches) == 1:
-                out.append(wf.req_branch(branches[0]))
-            else:
-                out.append(wf.req(wf, branches=_as_ranges(branches)))
-        return out
+            task = (
+                wf.req_branch(branches[0])
+                if len(branches) == 1
+                else wf.req(wf, branches=branches_to_ranges(branches))
+            )
+            out.setdefault(task.task_id, task)
+        return list(out.values())
+
+    def _incomplete_requirements(self, branches: list[int]) -> list[luigi.Task]:
+        # coalesce first: an upstream workflow checks its branches with one listing per directory
+        reqs = [
+            r for b in branches for r in luigi.task.flatten(self.task.branch_task(b).requires())
+        ]
+        return [r for r in self._coalesce(reqs) if not r.complete()]
+
+    @staticmethod
+    def _load(specs: list[TaskSpec]) -> list[luigi.Task]:
+        return [luigi.task_register.load_task(m, f, p) for m, f, p in specs]
 
     def run(self) -> Iterator[Any]:
         task = self.task
+        die_with_parent_if_task_process()
         if task.has_placeholder_branch_map():
             task.reset_branch_map()  # a dynamic condition may be met now
+        family = task.get_task_family()
         missing = task.missing_branches()
+        n_total = len(task.branch_map)
         if not missing:
             return
-        tasks = {b: task.branch_task(b) for b in missing}
-        incomplete = self._incomplete_requirements(tasks)
+        incomplete = self._incomplete_requirements(missing)
         if incomplete:
-            yield self._coalesce(incomplete)
+            yield incomplete  # luigi runs them, then calls run() again from the start
 
-        # branches whose run() yields dynamic dependencies are left to luigi, one task each
-        by_luigi = [b for b, t in tasks.items() if inspect.isgeneratorfunction(_branch_run_impl(t))]
-        in_process = [b for b in missing if b not in set(by_luigi)]
-        n_total = len(task.branch_map)
         workers = configured_workers()
-        sys.stdout.write(
-            f"{task.get_task_family()}: running {len(in_process)} of {n_total} branches"
-            + (f" with {workers} workers" if workers > 1 and len(in_process) > 1 else "") + "\n"
+        logger.info(
+            "%s: running %d of %s%s",
+            family,
+            len(missing),
+            _count(n_total, "branch"),
+            f" with {workers} workers" if workers > 1 and len(missing) > 1 else "",
         )
-        sys.stdout.flush()
-        failures = run_branches(task, in_process, workers)
-        if by_luigi:
-            yield [tasks[b] for b in by_luigi]
+        failures: dict[int, tuple[str, str]] = {}
+        todo = missing
+        while todo:
+            waiting: dict[int, list[TaskSpec]] = {}
+            failures.update(run_branches(task, todo, workers, waiting))
+            if waiting:
+                deps = self._coalesce(self._load([s for specs in waiting.values() for s in specs]))
+                shown = ", ".join(map(repr, deps[:3])) + (" ..." if len(deps) > 3 else "")
+                logger.info(
+                    "%s: %s wait for dynamic dependencies: %s",
+                    family,
+                    _count(len(waiting), "branch"),
+                    shown,
+                )
+                # complete ones come straight back here; otherwise luigi runs them and calls
+                # run() again, which then skips the branches that are done (failed ones retry)
+                yield deps
+            todo = sorted(waiting)
 
-        # a branch that returned without writing its outputs failed, too
-        task.__dict__.pop("_wf_output", None)
         still_missing = set(task.missing_branches())
-        for b in in_process:
+        for b in missing:
             if b in still_missing and b not in failures:
-                failures[b] = ("run() finished but its outputs do not exist", "")
+                failures[b] = ("run() returned without error but its outputs do not exist", "")
         self._judge(failures, n_total)
 
     def _judge(self, failures: dict[int, tuple[str, str]], n_total: int) -> None:
@@ -206,42 +313,49 @@ class LocalWorkflowProxy(BaseWorkflowProxy):
         if not failures:
             return
         allowed = task.allowed_failures(n_total)
-        family = task.get_task_family()
+        coll = task.workflow_output()["collection"]
+        present = coll.count()
+        accepted = coll.exists(count=present)
         lines = [f"branch {b}: {msg}" for b, (msg, _) in sorted(failures.items())]
         if len(lines) > 20:
             lines = lines[:10] + [f"... {len(lines) - 20} more ..."] + lines[-10:]
         summary = (
-            f"{len(failures)} of {n_total} branches of {family} failed "
-            f"({join_ranges(failures)}); tolerance allows {allowed:g}"
+            f"{len(failures)} of {n_total} branches of {task.get_task_family()} failed "
+            f"({join_ranges(failures, max_ranges=8)}); tolerance allows {allowed:g}"
         )
-        if len(failures) <= allowed:
-            sys.stderr.write("WARNING: " + summary + "\n  " + "\n  ".join(lines) + "\n")
+        details = "\n  " + "\n  ".join(lines)
+        if len(failures) <= allowed or accepted:
+            note = (
+                f"; acceptance {task.acceptance:g} is met ({present}/{n_total} present)"
+                if accepted
+                else (
+                    f"\n  the workflow is not complete ({present}/{n_total} present, acceptance "
+                    f"{task.acceptance:g}): tasks requiring it will not run; a lower --acceptance "
+                    "accepts partial output"
+                )
+            )
+            logger.warning("%s%s%s", summary, note, details)
             return
         first_tb = next((tb for _, (_, tb) in sorted(failures.items()) if tb), "")
-        kept = n_total - len(failures)
         raise WorkflowError(
-            summary + "\n  " + "\n  ".join(lines)
-            + f"\noutputs of the {kept} other branches are kept; run again to retry the failed ones"
+            summary
+            + details
+            + f"\noutputs of the {n_total - len(failures)} other branches are kept; run again to "
+            "retry the failed ones"
             + (f"\nfirst traceback:\n{first_tb.rstrip()}" if first_tb else "")
         )
 
 
-def _as_ranges(branches: list[int]) -> tuple:
-    """Branch numbers as the tuple of ranges BranchesParameter holds."""
-    vals = sorted(set(branches))
-    out: list[tuple] = []
-    i = 0
-    while i < len(vals):
-        j = i
-        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
-            j += 1
-        out.append((vals[i],) if i == j else (vals[i], vals[j] + 1))
-        i = j + 1
-    return tuple(out)
-
-
 class LocalWorkflow(BaseWorkflow):
-    """Workflow mixin: ``--workflow local`` runs the branches on this machine."""
+    """
+    Workflow mixin: ``--workflow local`` runs the missing branches on this machine, in
+    ``--workers`` processes. Hook: :meth:`local_workflow_requires` adds requirements only this
+    workflow type has.
+    """
 
     exclude_index = True
     workflow_proxy_cls = LocalWorkflowProxy
+
+    def local_workflow_requires(self) -> Any:
+        """Requirements of the workflow when it runs locally, besides ``workflow_requires()``."""
+        return {}
