@@ -156,6 +156,13 @@ class Shifted(law.LocalWorkflow):
         self.output().dump(self.input().load()["offset"] + self.branch)
 
 
+class SeededLocally(Raw):
+    """Requires Seed only when it runs as a local workflow (law's local_workflow_requires)."""
+
+    def local_workflow_requires(self):
+        return {"seed": Seed.req(self)}
+
+
 class Total(law.Task):
     def requires(self):
         return Shifted.req(self)
@@ -386,3 +393,11 @@ def test_luigi_build_in_process_runs_the_dag():
     assert luigi.build([Total()], local_scheduler=True, log_level="CRITICAL")
     assert load("out/total.json") == 510
     assert Shifted().complete()
+
+
+def test_local_workflow_requires_adds_requirements_of_the_local_workflow_type():
+    assert SeededLocally().requires() == {"seed": Seed()}
+    assert SeededLocally(pilot=True).requires() == {"seed": Seed()}
+    assert SeededLocally(branch=1).requires() == []
+    assert luigi.build([SeededLocally(branches="0")], local_scheduler=True, log_level="CRITICAL")
+    assert os.path.exists("out/seed.json") and written("raw") == [0]
