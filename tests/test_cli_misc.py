@@ -116,6 +116,9 @@ def test_bash_completes_subcommands_families_and_parameters(indexed):
     assert _complete(indexed, ["pipekit", "run", "TimesTwo", "--"])[0] == "--n"
     assert _complete(indexed, ["pipekit", "run", "mytasks.TimesTwo", "--n"]) == ["--n", "--no-lock"]
     assert _complete(indexed, ["pipekit", "run", "TimesTwo", "--print-s"]) == ["--print-status"]
+    assert _complete(indexed, ["pipekit", "run", "TimesTwo", "--gra"]) == ["--graph"]
+    assert _complete(indexed, ["pipekit", "graph", "Ti"]) == ["TimesTwo"]
+    assert _complete(indexed, ["pipekit", "graph", "TimesTwo", "--dep"]) == ["--depth"]
     # parameters of other tasks as --Family-param
     assert _complete(indexed, ["pipekit", "run", "Downstream", "--Ups"]) == ["--Upstream-n"]
 

@@ -58,14 +58,14 @@ _pipekit_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}"
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     COMPREPLY=()
-    local commands="run index config location software luigid quickstart completion"
+    local commands="run index config location software luigid quickstart completion graph"
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=( $(compgen -W "$commands --help --version --debug" -- "$cur") )
         return 0
     fi
     local cmd="${COMP_WORDS[1]}"
     case "$cmd" in
-        run) ;;
+        run|graph) ;;
         index) COMPREPLY=( $(compgen -W "--modules --show --location --remove --verbose --help" -- "$cur") ); return 0 ;;
         config) COMPREPLY=( $(compgen -W "--location --raw --help" -- "$cur") ); return 0 ;;
         location) COMPREPLY=( $(compgen -W "package config index software home --help" -- "$cur") ); return 0 ;;
@@ -87,6 +87,11 @@ _pipekit_complete() {
     fi
     local run_opts="--workers --local-scheduler --scheduler-host --scheduler-port --log-level
         --no-lock --print-deps --print-status --print-output --remove-output --fetch-output --help"
+    if [ "$cmd" = "graph" ]; then
+        run_opts="-o --output --depth --backend --scheduler-host --scheduler-port --help"
+    else
+        run_opts="$run_opts --graph"
+    fi
     local params
     params="$(_pipekit_params "$index" "${COMP_WORDS[2]}" | sed 's/^/--/')"
     COMPREPLY=( $(compgen -W "$params $run_opts" -- "$cur") )
