@@ -50,17 +50,70 @@ def _box_size(lines: list[str]) -> tuple[float, float]:
     return max(width, 0.9), len(lines) * _LINE_H + 2 * _PAD - 0.04
 
 
+def _neighbours(graph: DependencyGraph) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """``(requirements of each node, nodes requiring each node)``."""
+    up: dict[str, list[str]] = {k: [] for k in graph.nodes}
+    down: dict[str, list[str]] = {k: [] for k in graph.nodes}
+    for src, dst in graph.edges:
+        down[src].append(dst)
+        up[dst].append(src)
+    return up, down
+
+
+def _x_centers(
+    graph: DependencyGraph, order: list[list[str]], widths: dict[str, float]
+) -> dict[str, float]:
+    """
+    Horizontal centres: the widest row packed, every other row placed under (or over) the
+    centres of its neighbours, rows nearer the widest one first, keeping order and gaps.
+    """
+    up, down = _neighbours(graph)
+    x: dict[str, float] = {}
+    for r in order:  # packed rows as the starting point
+        pos = 0.0
+        for key in r:
+            x[key] = pos + widths[key] / 2
+            pos += widths[key] + _COL_GAP
+    row_width = [sum(widths[k] for k in r) + _COL_GAP * (len(r) - 1) for r in order]
+    anchor = max(range(len(order)), key=row_width.__getitem__)
+    for key in order[anchor]:
+        x[key] -= row_width[anchor] / 2
+    sequence = [(i, down) for i in range(anchor - 1, -1, -1)]
+    sequence += [(i, up) for i in range(anchor + 1, len(order))]
+    for i, near in sequence:
+        row = order[i]
+        wanted = [sum(x[n] for n in near[k]) / len(near[k]) if near[k] else None for k in row]
+        known = [w for w in wanted if w is not None]
+        placed: list[float] = []
+        for j, key in enumerate(row):
+            # a node without neighbours there sits right after the previous one
+            if placed:
+                gap = placed[-1] + (widths[row[j - 1]] + widths[key]) / 2 + _COL_GAP
+                want = gap if wanted[j] is None else max(wanted[j], gap)
+            elif wanted[j] is None:
+                want = (min(known) if known else 0.0) - widths[key] - _COL_GAP
+            else:
+                want = wanted[j]
+            placed.append(want)
+        # pushing right only drifts the row; shift it back by the mean displacement
+        wants = [w for w in wanted if w is not None]
+        drift = (
+            sum(placed[j] - w for j, w in enumerate(wanted) if w is not None) / len(wants)
+            if wants
+            else 0.0
+        )
+        for key, pos in zip(row, placed):
+            x[key] = pos - drift
+    return x
+
+
 def _order_rows(graph: DependencyGraph, rows: dict[str, int]) -> list[list[str]]:
     """Nodes per row (top row first), ordered by barycenter sweeps."""
     n_rows = max(rows.values()) + 1
     by_row: list[list[str]] = [[] for _ in range(n_rows)]
     for key in graph.nodes:  # walk order is a decent start
         by_row[n_rows - 1 - rows[key]].append(key)
-    up: dict[str, list[str]] = {k: [] for k in graph.nodes}
-    down: dict[str, list[str]] = {k: [] for k in graph.nodes}
-    for src, dst in graph.edges:
-        down[src].append(dst)
-        up[dst].append(src)
+    up, down = _neighbours(graph)
 
     def sweep(order: list[list[str]], neighbours: dict[str, list[str]], indices: range) -> None:
         for i in indices:
@@ -86,18 +139,19 @@ def layout(
     order = _order_rows(graph, rows)
     sizes = {k: _box_size(n.label_lines()) for k, n in graph.nodes.items()}
     row_heights = [max(sizes[k][1] for k in r) if r else 0 for r in order]
-    row_widths = [sum(sizes[k][0] for k in r) + _COL_GAP * (len(r) - 1) for r in order]
+    x = _x_centers(graph, order, {k: size[0] for k, size in sizes.items()})
+    left = min(x[k] - sizes[k][0] / 2 for k in x)
+    right = max(x[k] + sizes[k][0] / 2 for k in x)
     title_w = min(len(graph.title) + 16, _MAX_TITLE) * _CHAR_W * 1.1
-    width = max(max(row_widths) + 2 * _COL_GAP, title_w + 2 * _COL_GAP, 4.5)
+    width = max(right - left + 2 * _COL_GAP, title_w + 2 * _COL_GAP, 4.5)
+    offset = (width - (right - left)) / 2 - left  # centre the drawing
     height = sum(row_heights) + _ROW_GAP * (len(order) - 1) + 2 * _COL_GAP + _HEAD
     boxes: dict[str, tuple[float, float, float, float]] = {}
     y_top = height - _HEAD - _COL_GAP
-    for r, rw, rh in zip(order, row_widths, row_heights):
-        x = (width - rw) / 2
+    for r, rh in zip(order, row_heights):
         for key in r:
             w, h = sizes[key]
-            boxes[key] = (x + w / 2, y_top - rh / 2, w, h)
-            x += w + _COL_GAP
+            boxes[key] = (x[key] + offset, y_top - rh / 2, w, h)
         y_top -= rh + _ROW_GAP
     return boxes, width, height
 
