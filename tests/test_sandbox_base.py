@@ -89,6 +89,13 @@ class Recorder(Sandbox):
         return self.answer
 
 
+class StagingRecorder(Recorder):
+    """Like Recorder, but staging targets as container sandboxes do."""
+
+    sandbox_type = "staging_recorder_test"
+    stages_targets = True
+
+
 def test_malformed_keys_and_unknown_types_fail_when_the_task_is_created(home):
     with pytest.raises(
         SandboxKeyError, match=r"invalid sandbox 'setup\.sh': write it as TYPE::NAME"
@@ -97,7 +104,7 @@ def test_malformed_keys_and_unknown_types_fail_when_the_task_is_created(home):
     assert isinstance(e.value, UsageError) and e.value.exit_code == 2
     with pytest.raises(
         SandboxKeyError,
-        match=r"unknown sandbox type 'nope'; known types: apptainer, bash, docker, .*singularity, venv",
+        match=r"unknown sandbox type 'nope'; known types: apptainer, bash, docker, .*singularity, .*venv",
     ):
         NeedsSandbox(sandbox="nope::x")
 
@@ -149,6 +156,13 @@ def test_user_defined_sandbox_type_is_found_by_key_and_its_failures_reported(hom
         match=r"finished in sandbox 'recorder_test::anything' but did not write .*data/needs.txt",
     ):
         task.run()
+
+    # a container sandbox whose task wrote its output inside but did not stage it out
+    staged = NeedsSandbox(sandbox="staging_recorder_test::img")
+    with pytest.raises(
+        SandboxError, match=r"did not write .*needs.txt; outputs not staged out need a volume"
+    ):
+        staged.run()
 
 
 def test_inside_a_sandbox_requirements_are_hidden_and_run_executes(home, monkeypatch):

@@ -133,3 +133,40 @@ def test_branches_of_a_local_workflow_each_run_in_the_sandbox(tmp_path):
     for b, word in enumerate(["zero", "one", "two"]):
         assert (work / "data" / f"branch_{b}.txt").read_text() == f"{word} foo bash::test_env1.sh"
     assert proc.stdout.count("entering sandbox") == 3
+
+
+def test_parameters_of_other_tasks_given_on_the_command_line_reach_the_sandbox(tmp_path):
+    work = make_analysis(tmp_path)
+    write(
+        work / "chain.py",
+        """
+        import luigi
+        import pipekit as law
+
+
+        class Source(law.Task):
+            n = luigi.IntParameter(default=1)
+
+            def output(self):
+                return law.LocalFileTarget(f"data/source_{self.n}.txt")
+
+            def run(self):
+                self.output().dump(f"source {self.n}", formatter="text")
+
+
+        class Sink(law.SandboxTask):
+            def requires(self):
+                return Source()
+
+            def output(self):
+                return law.LocalFileTarget("data/sink.txt")
+
+            def run(self):
+                self.output().dump(self.input().load(formatter="text"), formatter="text")
+        """,
+    )
+    proc = run_pipekit(
+        ["run", "chain.Sink", "--sandbox", "bash::test_env1.sh", "--Source-n", "3"], work
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (work / "data" / "sink.txt").read_text() == "source 3"

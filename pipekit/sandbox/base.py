@@ -223,6 +223,7 @@ class Sandbox:
         env = {"LAW_SANDBOX": self.key, "LAW_SANDBOX_SWITCHED": "1"}
         if self.task is not None:
             env["LAW_SANDBOX_TASK_ID"] = self.task.task_id
+            env.update(_other_family_values(self.task.get_task_family()))
         if stage is not None:
             env.update(
                 LAW_SANDBOX_STAGEIN_DIR=stage.in_dir,
@@ -352,16 +353,40 @@ class Sandbox:
                     + (f"; {hint}" if hint else "")
                     + f"\nlast lines of its output:\n  {lines}"
                 )
-            missing = stage.stage_out() if stage is not None else _missing_outputs(task)
+            if stage is not None:
+                stage.stage_out()
         finally:
             if stage is not None:
                 stage.cleanup()
+        missing = _missing_outputs(task)
         if missing:
+            # in a container, an output that is not staged out is written where nobody sees it
+            hint = "; outputs not staged out need a volume" if self.stages_targets else ""
             raise SandboxError(
                 f"{task!r} finished in sandbox '{self.key}' but did not write "
                 f"{', '.join(missing[:5])}"
                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                + hint
             )
+
+
+def _other_family_values(own: str) -> dict[str, str]:
+    """
+    ``--Upstream-n 3`` given on the command line, as ``LAW__luigi_Upstream__n=3``: the inner
+    process hands that to luigi as ``[Upstream] n``, so ``input()`` inside finds the same
+    upstream outputs. (Families with dots or double underscores cannot be written so.)
+    """
+    import luigi.task_register
+
+    from pipekit.task.base import cli_values_for
+
+    env = {}
+    for family in luigi.task_register.Register._get_reg():
+        if family == own or "__" in family or not family.replace("_", "").isalnum():
+            continue
+        for name, raw in cli_values_for(family).items():
+            env[f"LAW__luigi_{family}__{name}"] = raw
+    return env
 
 
 def _missing_outputs(task: Any) -> list[str]:
