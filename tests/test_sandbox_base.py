@@ -1,22 +1,16 @@
 """
 SandboxTask and Sandbox: sandbox keys and types, which sandbox a task runs in, what changes
-inside a sandbox, the inner command line, configuration and ``require_sandbox``.
+inside a sandbox, how failures are reported, configuration and ``require_sandbox``.
 """
 
 from __future__ import annotations
 
-import datetime
-import subprocess
-
-import luigi
 import pytest
-from sandbox_helpers import TRICKY_VALUE
 
 import pipekit as law
-from pipekit.cli.run import instantiate, parse_task_args
 from pipekit.config import Config
 from pipekit.errors import SandboxError, UsageError
-from pipekit.sandbox.base import Sandbox, SandboxKeyError, require_sandbox, shell_wrap
+from pipekit.sandbox.base import Sandbox, SandboxKeyError, require_sandbox
 
 
 class NeedsSandbox(law.SandboxTask):
@@ -60,23 +54,6 @@ class Guarded(law.SandboxTask):
     @require_sandbox("docker::*")
     def docker_only(self):
         return "ok"
-
-
-class ManyParams(law.SandboxTask, law.LocalWorkflow):
-    sandbox = "bash::setup.sh"
-    i = luigi.IntParameter(default=3)
-    f = luigi.FloatParameter(default=0.1)
-    flag = luigi.BoolParameter(default=False)
-    text = luigi.Parameter(default="")
-    items = luigi.ListParameter(default=[1, "two"])
-    mapping = luigi.DictParameter(default={"a": [1, 2]})
-    day = luigi.DateParameter(default=datetime.date(2024, 2, 29))
-    secret = luigi.Parameter(
-        default="hidden", visibility=luigi.parameter.ParameterVisibility.PRIVATE
-    )
-
-    def create_branch_map(self):
-        return {0: "a", 1: "b"}
 
 
 class Recorder(Sandbox):
@@ -196,37 +173,6 @@ def test_require_sandbox_refuses_calls_outside_or_in_the_wrong_sandbox(home, mon
     ):
         task.docker_only()
     assert law.decorator.require_sandbox is require_sandbox
-
-
-@pytest.mark.parametrize("branch", [-1, 1])
-def test_inner_command_recreates_the_same_task(home, branch):
-    task = ManyParams(
-        i=7,
-        f=2.5,
-        flag=True,
-        text=TRICKY_VALUE,
-        items=[3, "x y"],
-        mapping={"k": {"n": None}},
-        day=datetime.date(1999, 12, 31),
-        branch=branch,
-    )
-    args = Sandbox.new(task.effective_sandbox, task=task).inner_args()
-    assert args[:2] == ["run", "test_sandbox_base.ManyParams"]
-    assert args[-1] == "--local-scheduler" and "--secret" not in args
-    kwargs, opts, _, _ = parse_task_args(ManyParams, args[2:])
-    inner = instantiate(ManyParams, kwargs)
-    assert opts.local_scheduler is True
-    assert inner.task_id == task.task_id and inner.text == TRICKY_VALUE
-
-
-def test_shell_wrap_runs_the_commands_then_the_arguments_verbatim(tmp_path):
-    argv = shell_wrap(["printf", "%s|", TRICKY_VALUE, "$X"], ["export X=1", "cd " + str(tmp_path)])
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    assert out == f"{TRICKY_VALUE}|$X|"
-    assert shell_wrap(["a", "b"], []) == ["a", "b"]
-    failing = shell_wrap(["echo", "not reached"], ["false"])
-    proc = subprocess.run(failing, capture_output=True, text=True)
-    assert proc.returncode == 1 and proc.stdout == ""
 
 
 def test_sandbox_variables_come_from_config_hook_and_pipekit(home, monkeypatch):

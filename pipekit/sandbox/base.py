@@ -10,9 +10,8 @@ runs directly: its requirements are neither checked nor run again (``deps()`` is
 and in container sandboxes its ``input()`` / ``output()`` point at staged copies that the outer
 process moves into place afterwards (see :mod:`pipekit.sandbox.staging`).
 
-The inner process is marked by environment variables named as in law: ``LAW_SANDBOX`` (the
-sandbox key), ``LAW_SANDBOX_SWITCHED=1``, ``LAW_SANDBOX_TASK_ID``, ``LAW_SANDBOX_STAGEIN_DIR`` /
-``LAW_SANDBOX_STAGEOUT_DIR``, plus ``PIPEKIT_SANDBOX_MANIFEST`` (the stage manifest).
+The inner process is marked by environment variables named as in law (``LAW_SANDBOX``,
+``LAW_SANDBOX_SWITCHED=1``, ...; see :mod:`pipekit.sandbox.protocol`).
 
 Configuration: ``[TYPE_sandbox]`` (options of all sandboxes of a type), ``[TYPE_sandbox_env]``
 (variables set in the sandbox: ``NAME = value``; a bare ``NAME`` or a pattern such as ``X509_*``
@@ -32,12 +31,19 @@ import time
 from typing import Any, Callable
 
 import luigi
-from luigi.parameter import ParameterVisibility
 
 from pipekit.errors import CommandError, SandboxError, UsageError
 from pipekit.parameter import NO_STR
-from pipekit.sandbox.runtime import BOOTSTRAP_FAILED, bootstrap_command, code_location
-from pipekit.sandbox.staging import StageArea, iter_target_leaves, read_manifest, staged_struct
+from pipekit.sandbox.protocol import (
+    current_sandbox,
+    inner_args,
+    inside_sandbox,
+    manifest_for,
+    other_family_values,
+    shell_wrap,
+)
+from pipekit.sandbox.runtime import BOOTSTRAP_FAILED, bootstrap_command
+from pipekit.sandbox.staging import StageArea, iter_target_leaves, staged_struct
 from pipekit.task.base import Task
 
 __all__ = [
@@ -64,28 +70,6 @@ BANNER_WIDTH = 80
 
 class SandboxKeyError(SandboxError, UsageError):
     """A sandbox key is malformed, names an unknown type or is not valid for the task (exit 2)."""
-
-
-def inside_sandbox() -> bool:
-    """Whether this process is the sandboxed side of a sandboxed run."""
-    return os.environ.get("LAW_SANDBOX_SWITCHED") == "1"
-
-
-def current_sandbox() -> str:
-    """The key of the sandbox this process runs in ("" outside of sandboxes)."""
-    return os.environ.get("LAW_SANDBOX", "").split(",")[0]
-
-
-def shell_wrap(argv: list[str], cmds: list[str], shell: str = "/bin/sh") -> list[str]:
-    """
-    *argv*, preceded by shell commands *cmds* when there are any: ``shell -c 'CMDS; exec "$@"'``
-    with *argv* passed as arguments, so no element of *argv* is ever parsed by the shell.
-    """
-    cmds = [str(c) for c in cmds if str(c).strip()]
-    if not cmds:
-        return list(argv)
-    script = "set -e\n" + "\n".join(cmds) + '\nexec "$@"'
-    return [shell, "-c", script, "pipekit-sandbox", *argv]
 
 
 class Sandbox:
@@ -223,7 +207,7 @@ class Sandbox:
         env = {"LAW_SANDBOX": self.key, "LAW_SANDBOX_SWITCHED": "1"}
         if self.task is not None:
             env["LAW_SANDBOX_TASK_ID"] = self.task.task_id
-            env.update(_other_family_values(self.task.get_task_family()))
+            env.update(other_family_values(self.task.get_task_family()))
         if stage is not None:
             env.update(
                 LAW_SANDBOX_STAGEIN_DIR=stage.in_dir,
@@ -258,20 +242,6 @@ class Sandbox:
         cmds = getattr(self.task, f"sandbox_{name}_cmds")()
         return [str(c) for c in (cmds or [])]
 
-    def inner_args(self) -> list[str]:
-        """``run module.Class --param value ...`` for the task, as an argument list."""
-        task = self.task
-        cls = type(task)
-        loc = code_location(cls)
-        exclude = set(task.exclude_params_sandbox)
-        exclude |= {n for n, p in task.get_params() if p.visibility == ParameterVisibility.PRIVATE}
-        return [
-            "run",
-            f"{loc.module}.{cls.__name__}",
-            *task.cli_args(exclude=exclude),
-            "--local-scheduler",
-        ]
-
     def pipekit_command(
         self, python: list[str], prepend: list[str], append: list[str]
     ) -> list[str]:
@@ -281,9 +251,10 @@ class Sandbox:
         in the sandbox itself.
         """
         exe = self.config("pipekit_executable") or self.config("law_executable")
+        args = inner_args(self.task)
         if exe:
-            return [*shlex.split(exe), *self.inner_args()]
-        return bootstrap_command(python, prepend, append, self.inner_args())
+            return [*shlex.split(exe), *args]
+        return bootstrap_command(python, prepend, append, args)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -370,25 +341,6 @@ class Sandbox:
             )
 
 
-def _other_family_values(own: str) -> dict[str, str]:
-    """
-    ``--Upstream-n 3`` given on the command line, as ``LAW__luigi_Upstream__n=3``: the inner
-    process hands that to luigi as ``[Upstream] n``, so ``input()`` inside finds the same
-    upstream outputs. (Families with dots or double underscores cannot be written so.)
-    """
-    import luigi.task_register
-
-    from pipekit.task.base import cli_values_for
-
-    env = {}
-    for family in luigi.task_register.Register._get_reg():
-        if family == own or "__" in family or not family.replace("_", "").isalnum():
-            continue
-        for name, raw in cli_values_for(family).items():
-            env[f"LAW__luigi_{family}__{name}"] = raw
-    return env
-
-
 def _missing_outputs(task: Any) -> list[str]:
     return [
         str(getattr(t, "path", t))
@@ -413,19 +365,6 @@ def _print_banner(title: str, task: Any, sandbox: Sandbox, extra: str = "") -> N
 
 # -- the task side --------------------------------------------------------------------------------
 
-_manifests: dict[str, dict[str, Any]] = {}
-
-
-def _manifest_for(task: Any) -> dict[str, Any] | None:
-    """The stage manifest when *task* is the task being run inside a staging sandbox."""
-    path = os.environ.get("PIPEKIT_SANDBOX_MANIFEST")
-    if not path or not inside_sandbox():
-        return None
-    manifest = _manifests.get(path)
-    if manifest is None:
-        manifest = _manifests[path] = read_manifest(path)
-    return manifest if manifest.get("task_id") == task.task_id else None
-
 
 def _sandboxed_run(impl: Callable) -> Callable:
     @functools.wraps(impl)
@@ -443,7 +382,7 @@ def _staged_output(impl: Callable) -> Callable:
     @functools.wraps(impl)
     def output(self: SandboxTask, *args: Any, **kwargs: Any) -> Any:
         outputs = impl(self, *args, **kwargs)
-        manifest = _manifest_for(self) if inside_sandbox() else None
+        manifest = manifest_for(self) if inside_sandbox() else None
         return staged_struct(outputs, manifest["outputs"]) if manifest else outputs
 
     output._pipekit_sandbox_wrapped = True  # type: ignore[attr-defined]
@@ -557,7 +496,7 @@ class SandboxTask(Task):
 
     def input(self) -> Any:
         inputs = super().input()
-        manifest = _manifest_for(self) if inside_sandbox() else None
+        manifest = manifest_for(self) if inside_sandbox() else None
         return staged_struct(inputs, manifest["inputs"]) if manifest else inputs
 
     # -- hooks ----------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ import uuid
 from typing import Any
 
 from pipekit.errors import CommandError, SandboxError
-from pipekit.sandbox.base import Sandbox, shell_wrap
+from pipekit.sandbox.base import Sandbox
+from pipekit.sandbox.protocol import shell_wrap
 from pipekit.sandbox.runtime import local_sys_paths
 
 __all__ = ["BashSandbox", "EnvDiff"]

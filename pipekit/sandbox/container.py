@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipekit.errors import SandboxError
-from pipekit.sandbox.base import Sandbox, shell_wrap
+from pipekit.sandbox.base import Sandbox
+from pipekit.sandbox.protocol import shell_wrap
 from pipekit.sandbox.runtime import code_location, forwarded_packages
 
 __all__ = ["ContainerSandbox", "Mount"]
