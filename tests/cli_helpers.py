@@ -13,13 +13,23 @@ import sys
 import textwrap
 from pathlib import Path
 
-__all__ = ["script", "run_cli", "write", "TASKS"]
+__all__ = ["script", "cli_env", "run_cli", "write", "TASKS"]
 
 
 def script(name: str = "pipekit") -> str:
     """Path of the console script *name* installed next to this Python."""
     path = os.path.join(os.path.dirname(sys.executable), name)
     return path if os.path.exists(path) else (shutil.which(name) or name)
+
+
+def cli_env(cwd: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI run in *cwd*: no LAW_*/PIPEKIT_*, an empty home, cwd importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
+    home = cwd.parent / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), LAW_HOME=str(home / ".law"), PYTHONPATH=str(cwd))
+    env.update(extra or {})
+    return env
 
 
 def run_cli(
@@ -31,15 +41,10 @@ def run_cli(
     timeout: float = 60,
 ) -> subprocess.CompletedProcess:  # noqa: A002
     """Run ``prog *args`` in *cwd*; stdin is not a terminal (empty unless *input*)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
-    home = cwd.parent / "home"
-    home.mkdir(exist_ok=True)
-    full_env.update(HOME=str(home), LAW_HOME=str(home / ".law"), PYTHONPATH=str(cwd))
-    full_env.update(env or {})
     return subprocess.run(
         [script(prog), *args],
         cwd=cwd,
-        env=full_env,
+        env=cli_env(cwd, env),
         input=input or "",
         capture_output=True,
         text=True,

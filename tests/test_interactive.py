@@ -6,8 +6,11 @@ RUN flag) and ``--fetch-output``.
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
-from cli_helpers import run_cli, write
+from cli_helpers import cli_env, run_cli, script, write
 
 CHAIN = """
 import luigi
@@ -127,6 +130,34 @@ def test_remove_output_interactive_mode_needs_a_terminal(done):
     assert res.returncode == 2
     assert "needs a terminal" in res.stderr
     assert (done / "data" / "report.txt").exists()
+
+
+def test_remove_output_interactive_mode_asks_for_each_task_in_a_terminal(done):
+    master, terminal = os.openpty()  # stdin is a real terminal for the run
+    try:
+        proc = subprocess.Popen(
+            [script(), "run", "chain.Report", "--remove-output", "1,i"],
+            cwd=done,
+            env=cli_env(done),
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(master, b"y\nn\n")  # remove Report's output, keep Word's
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    finally:
+        os.close(terminal)
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert out.count("[y/N]") == 2
+    assert not (done / "data" / "report.txt").exists()
+    assert (done / "data" / "word.txt").read_text() == "abc"
 
 
 def test_remove_output_with_run_flag_runs_again(done):
