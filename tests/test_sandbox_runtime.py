@@ -88,4 +88,6 @@ def test_bootstrap_runs_pipekit_or_says_why_it_cannot(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == BOOTSTRAP_FAILED
-    assert proc.stderr.startswith(f"pipekit sandbox: cannot import pipekit with {sys.executable}")
+    assert proc.stderr.startswith(
+        f"pipekit sandbox: cannot import pipekit and luigi with {sys.executable} (Python "
+    )

@@ -5,7 +5,9 @@ luigi in it), a task running with its interpreter through ``pipekit run``.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +102,63 @@ def test_missing_venv_is_a_clear_error(tmp_path):
         f"{work / 'no-such-env'} is not a virtual environment (no bin/activate); create it "
         f"with: python3 -m venv {work / 'no-such-env'}"
     ) in proc.stdout + proc.stderr
+
+
+def other_python(minor: int) -> str:
+    """An interpreter of Python 3.<minor> on this machine (PATH or pyenv), or skip."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(f"{root}/versions/3.{minor}.*/bin/python3"))
+    on_path = shutil.which(f"python3.{minor}")
+    if on_path and "/shims/" not in on_path:  # a pyenv shim fails unless the version is selected
+        candidates.append(on_path)
+    found = candidates[0] if candidates else None
+    if found is None:
+        pytest.skip(f"no Python 3.{minor} on this machine (PATH or pyenv)")
+    return found
+
+
+def make_venv(python: str, path: Path) -> Path:
+    subprocess.run([python, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    return path
+
+
+def test_venv_of_a_newer_python_runs_the_task_with_it(tmp_path):
+    venv = make_venv(other_python(12), tmp_path / "py312")
+    work = make_analysis(tmp_path)
+    write(
+        work / "version.py",
+        """
+        import sys
+
+        import pipekit as law
+
+
+        class Version(law.SandboxTask):
+            def output(self):
+                return law.LocalFileTarget("data/version.txt")
+
+            def run(self):
+                self.output().dump("%d.%d" % sys.version_info[:2], formatter="text")
+        """,
+    )
+    proc = run_pipekit(["run", "version.Version", "--sandbox", f"venv::{venv}"], work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (work / "data" / "version.txt").read_text() == "3.12"
+
+
+def test_pythons_pipekit_cannot_run_on_are_named_with_the_fix(tmp_path):
+    work = make_analysis(tmp_path)
+    old = make_venv(other_python(8), tmp_path / "py38")
+    proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", f"venv::{old}"], work)
+    assert proc.returncode == 1
+    assert (
+        f"pipekit sandbox: {old}/bin/python is Python 3.8; pipekit needs Python >= 3.9"
+        in proc.stderr
+    )
+
+    # luigi 3.8 (forwarded from the host) does not import on 3.9: say so, and what to do
+    py39 = make_venv(other_python(9), tmp_path / "py39")
+    proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", f"venv::{py39}"], work)
+    assert proc.returncode == 1
+    assert "with exit code 70; pipekit could not start inside the sandbox" in proc.stderr
+    assert "install luigi for Python 3.9 in the sandbox, or use Python 3.11 there" in proc.stderr

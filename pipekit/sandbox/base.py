@@ -289,7 +289,7 @@ class Sandbox:
     def failure_hint(self, code: int) -> str:
         """A sentence explaining exit code *code* of the sandboxed process, or ""."""
         if code == BOOTSTRAP_FAILED:
-            return "pipekit could not start inside the sandbox (see the lines above)"
+            return "pipekit could not start inside the sandbox"
         if code == 2:
             return "the sandboxed 'pipekit run' rejected its command line (see the lines above)"
         if code == 127:

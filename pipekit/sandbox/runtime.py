@@ -43,16 +43,22 @@ BOOTSTRAP = """\
 import sys
 pre, post, host = sys.argv[1:4]
 del sys.argv[1:4]
-sys.path[:0] = [p for p in pre.split(':') if p]
-sys.path.extend(p for p in post.split(':') if p)
 here = '%d.%d' % sys.version_info[:2]
 if sys.version_info < (3, 9):
     sys.stderr.write('pipekit sandbox: %s is Python %s; pipekit needs Python >= 3.9\\n' % (sys.executable, here))
     sys.exit(70)
+sys.path[:0] = [p for p in pre.split(':') if p]
+sys.path.extend(p for p in post.split(':') if p)
 try:
+    import luigi
     from pipekit.cli.main import main
-except ImportError as e:
-    sys.stderr.write('pipekit sandbox: cannot import pipekit with %s (Python %s, the host runs %s): %s\\n' % (sys.executable, here, host, e))
+except Exception as e:
+    hint = ''
+    if here != host:
+        hint = ('; the packages pipekit forwards are those of Python %s on the host: install luigi '
+                'for Python %s in the sandbox, or use Python %s there' % (host, here, host))
+    sys.stderr.write('pipekit sandbox: cannot import pipekit and luigi with %s (Python %s): %s: %s%s\\n'
+                     % (sys.executable, here, type(e).__name__, e, hint))
     sys.exit(70)
 sys.exit(main())
 """
