@@ -28,6 +28,9 @@ from pipekit.sandbox.container import ContainerSandbox, Mount
 
 __all__ = ["DockerSandbox", "ContainerSpec", "DockerSDKEngine", "DockerCLIEngine"]
 
+# docker SDK clients by (process id, DOCKER_HOST)
+_sdk_clients: dict[tuple[int, str], Any] = {}
+
 _DAEMON_HINT = "start it (e.g. 'dockerd', 'systemctl start docker' or tests/infra/docker.sh start)"
 
 
@@ -74,9 +77,16 @@ class DockerSDKEngine:
         self.key = key
         self.errors = docker.errors
         self.types = docker.types
+        # one client per process and daemon: a workflow's branches share it (a client must not
+        # cross a fork, hence the pid)
+        cache_key = (os.getpid(), os.environ.get("DOCKER_HOST", ""))
+        self.client = _sdk_clients.get(cache_key)
+        if self.client is not None:
+            return
         try:
             self.client = docker.from_env()
             self.client.ping()
+            _sdk_clients[cache_key] = self.client
         except docker.errors.DockerException as e:
             host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
             raise SandboxError(
