@@ -201,6 +201,7 @@ class Config(configparser.ConfigParser):
             raise ConfigError(f"{path}: not a text file ({e.reason})") from None
         lines = text.splitlines()
         self._check_headers(path, lines)
+        self._check_valueless(path, lines)
         try:
             self.read_string(text, source=path)
         except configparser.MissingSectionHeaderError as e:
@@ -221,6 +222,31 @@ class Config(configparser.ConfigParser):
                 f"{path}:{e.lineno}: {e.message.split(': ', 1)[-1]}; remove one of them"
             ) from None
         self.config_files.append(path)
+
+    #: sections whose options may have no value (a list of names, like law's [modules])
+    valueless_sections = ("modules",)
+
+    def _check_valueless(self, path: str, lines: list[str]) -> None:
+        """
+        A bare line such as ``local_scheduler True`` (no ``:``) outside [modules] is a typo that
+        configparser would accept as an option without value; report it with its line.
+        """
+        section = None
+        for lineno, line in enumerate(lines, 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith(("#", ";")) or line[:1].isspace():
+                continue
+            m = self.SECTCRE.match(stripped)
+            if m:
+                section = m.group("header")
+                continue
+            if section in self.valueless_sections:
+                continue
+            if not any(d in stripped for d in (":", "=")):
+                raise ConfigError(
+                    f"{path}:{lineno}: {stripped!r} in [{section}] has no value; write "
+                    f"'{stripped.split()[0]}: VALUE' (only [modules] lists bare names)"
+                )
 
     def _check_headers(self, path: str, lines: list[str]) -> None:
         """

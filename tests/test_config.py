@@ -458,3 +458,18 @@ def test_config_error_is_a_usage_error_with_exit_code_2(home, tmp_path):
         Config(path)
     assert exc.value.exit_code == 2
     assert os.path.basename(path) in str(exc.value)
+
+
+def test_option_without_colon_outside_modules_is_reported_with_its_line(home, tmp_path):
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("[modules]\nanalysis.tasks\n\n[luigi_core]\nlocal_scheduler True\n")
+    with pytest.raises(ConfigError) as exc:
+        Config(str(cfg))
+    assert f"{cfg}:5:" in str(exc.value)
+    assert "local_scheduler: VALUE" in str(exc.value)
+
+
+def test_bare_module_names_in_modules_section_are_accepted(home, tmp_path):
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("[modules]\nanalysis.tasks\nanalysis.plots\n")
+    assert Config(str(cfg)).modules() == ["analysis.tasks", "analysis.plots"]
