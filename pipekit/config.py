@@ -20,6 +20,7 @@ Module-level functions (``pipekit.config.get_expanded(...)`` etc.) forward to th
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import os
 import re
 from typing import Any, Callable, Iterable
@@ -223,8 +224,10 @@ class Config(configparser.ConfigParser):
             ) from None
         self.config_files.append(path)
 
-    #: sections whose options may have no value (a list of names, like law's [modules])
-    valueless_sections = ("modules",)
+    #: sections whose options may have no value (a list of names, like law's [modules]; in the
+    #: sandbox env / volumes sections a bare name forwards the host's variable / mounts the path)
+    valueless_sections = ("modules", "*_sandbox_env", "*_sandbox_env_*", "*_sandbox_volumes",
+                          "*_sandbox_volumes_*")
 
     def _check_valueless(self, path: str, lines: list[str]) -> None:
         """
@@ -240,7 +243,7 @@ class Config(configparser.ConfigParser):
             if m:
                 section = m.group("header")
                 continue
-            if section in self.valueless_sections:
+            if section and any(fnmatch.fnmatchcase(section, p) for p in self.valueless_sections):
                 continue
             if not any(d in stripped for d in (":", "=")):
                 raise ConfigError(
