@@ -202,3 +202,40 @@ def test_sandbox_variables_come_from_config_hook_and_pipekit(home, monkeypatch):
     assert env["FROM_HOOK"] == "per-name+hook"
     assert env["LAW_SANDBOX"] == "bash::setup.sh" and env["LAW_SANDBOX_SWITCHED"] == "1"
     assert env["LAW_SANDBOX_TASK_ID"] == task.task_id
+
+
+class CustomInput(law.SandboxTask):
+    sandbox = "docker::img"
+
+    def requires(self):
+        return Upstream()
+
+    def input(self):  # a task that shapes its inputs itself still gets the staged ones inside
+        return {"up": super().input()}
+
+    def output(self):
+        return law.LocalFileTarget("data/custom.txt")
+
+
+def test_inside_a_staging_sandbox_inputs_and_outputs_are_the_staged_ones(home, monkeypatch):
+    import json
+
+    task = CustomInput()
+    assert task.input()["up"].path == Upstream().output().path  # outside: the real paths
+    manifest = home / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "task_id": task.task_id,
+                "inputs": ["/stage/in/0_upstream.txt"],
+                "outputs": ["/stage/out/0_custom.txt"],
+            }
+        )
+    )
+    monkeypatch.setenv("LAW_SANDBOX", "docker::img")
+    monkeypatch.setenv("LAW_SANDBOX_SWITCHED", "1")
+    monkeypatch.setenv("PIPEKIT_SANDBOX_MANIFEST", str(manifest))
+    inside = CustomInput()
+    assert inside.input()["up"].path == "/stage/in/0_upstream.txt"
+    assert inside.output().path == "/stage/out/0_custom.txt"
+    assert Upstream().output().path != "/stage/in/0_upstream.txt"  # other tasks are untouched

@@ -378,15 +378,21 @@ def _sandboxed_run(impl: Callable) -> Callable:
     return run
 
 
-def _staged_output(impl: Callable) -> Callable:
-    @functools.wraps(impl)
-    def output(self: SandboxTask, *args: Any, **kwargs: Any) -> Any:
-        outputs = impl(self, *args, **kwargs)
-        manifest = manifest_for(self) if inside_sandbox() else None
-        return staged_struct(outputs, manifest["outputs"]) if manifest else outputs
+def _staged(kind: str) -> Callable:
+    """A wrapper for ``input`` / ``output`` (*kind*: ``"inputs"`` / ``"outputs"``) that, inside
+    a staging sandbox, returns the staged targets; mapping twice gives the same result."""
 
-    output._pipekit_sandbox_wrapped = True  # type: ignore[attr-defined]
-    return output
+    def wrap(impl: Callable) -> Callable:
+        @functools.wraps(impl)
+        def method(self: SandboxTask, *args: Any, **kwargs: Any) -> Any:
+            targets = impl(self, *args, **kwargs)
+            manifest = manifest_for(self) if inside_sandbox() else None
+            return staged_struct(targets, manifest[kind]) if manifest else targets
+
+        method._pipekit_sandbox_wrapped = True  # type: ignore[attr-defined]
+        return method
+
+    return wrap
 
 
 def _default_sandbox() -> str:
@@ -423,7 +429,12 @@ class SandboxTask(Task):
         # runs after workflow classes wrapped run/output for dispatching (or before, depending on
         # the order of the bases); either way the wrappers compose, see _sandboxed_run
         super().__init_subclass__(**kwargs)
-        for name, wrap in (("run", _sandboxed_run), ("output", _staged_output)):
+        wrappers = (
+            ("run", _sandboxed_run),
+            ("output", _staged("outputs")),
+            ("input", _staged("inputs")),
+        )
+        for name, wrap in wrappers:
             impl = getattr(cls, name, None)
             if callable(impl) and not getattr(impl, "_pipekit_sandbox_wrapped", False):
                 setattr(cls, name, wrap(impl))
@@ -493,11 +504,6 @@ class SandboxTask(Task):
         if inside_sandbox():
             return []
         return super().deps()
-
-    def input(self) -> Any:
-        inputs = super().input()
-        manifest = manifest_for(self) if inside_sandbox() else None
-        return staged_struct(inputs, manifest["inputs"]) if manifest else inputs
 
     # -- hooks ----------------------------------------------------------------------------------
 
