@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 import pipekit as law
-from pipekit.config import Config
 from pipekit.errors import SandboxError, UsageError
 from pipekit.sandbox.base import Sandbox, SandboxKeyError, require_sandbox
 
@@ -176,16 +175,10 @@ def test_require_sandbox_refuses_calls_outside_or_in_the_wrong_sandbox(home, mon
 
 
 def test_sandbox_variables_come_from_config_hook_and_pipekit(home, monkeypatch):
-    Config.instance().update(
-        {
-            "bash_sandbox_env": {
-                "SET_HERE": "v",
-                "FROM_HOST": None,
-                "ABSENT": None,
-                "GRID_*": None,
-            },
-            "bash_sandbox_env_setup.sh": {"SET_HERE": "per-name"},
-        }
+    # a law.cfg as law users write it: bare names and patterns forward the host's values
+    (home.parent / "work" / "law.cfg").write_text(
+        "[bash_sandbox_env]\nSET_HERE: v\nFROM_HOST\nABSENT\nGRID_*\n\n"
+        "[bash_sandbox_env_setup.sh]\nSET_HERE: per-name\n"
     )
     monkeypatch.setenv("FROM_HOST", "host value")
     monkeypatch.setenv("GRID_A", "1")
