@@ -23,9 +23,29 @@ __all__ = [
     "FileCollection",
     "SiblingFileCollection",
     "NestedSiblingFileCollection",
+    "listing_snapshot",
 ]
 
 _UNLISTED = object()
+
+#: directory listings shared by all collections inside a listing_snapshot() block
+_snapshot: dict[tuple, Any] | None = None
+
+
+@contextlib.contextmanager
+def listing_snapshot() -> Iterator[None]:
+    """
+    Within the block every directory is listed at most once: collections reuse the listing.
+    ``--print-status`` uses it so that a collection's count and the workflow's branch summary
+    cost one listing (one request on remote storage), not one each.
+    """
+    global _snapshot
+    outer = _snapshot
+    _snapshot = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _snapshot = outer
 
 
 class TargetCollection(luigi.Target):
@@ -115,7 +135,7 @@ class TargetCollection(luigi.Target):
                 if isinstance(leaf, FileSystemTarget) and leaf.fs.lists_cheaply:
                     k = (leaf.fs, leaf.dirname)
                     counts[k] = counts.get(k, 0) + 1
-        listings: dict[tuple, Any] = {}
+        listings: dict[tuple, Any] = {} if _snapshot is None else _snapshot
         force = self._list_single_targets
         existing = []
         for key, value in items:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import luigi
 
 from pipekit.errors import UsageError
-from pipekit.target.collection import TargetCollection
+from pipekit.target.collection import TargetCollection, listing_snapshot
 from pipekit.target.file import FileSystemTarget
 
 __all__ = [
@@ -108,6 +108,12 @@ def print_task_deps(task: Any, spec: str) -> None:
 
 
 def print_task_status(task: Any, spec: str) -> None:
+    # one listing per directory for the whole tree (a workflow's count and branch summary)
+    with listing_snapshot():
+        _print_task_status(task, spec)
+
+
+def _print_task_status(task: Any, spec: str) -> None:
     parts = _ints(spec, 2, "--print-status")
     depth = int(parts[0])
     target_depth = int(parts[1]) if parts[1] else 0
