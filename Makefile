@@ -31,6 +31,8 @@ demo: $(VENV)/.installed-demo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) examples/demo/run_demo.py
 
 test: $(VENV)/.installed-test
+	@# the venv imports Debian's gfal2 bindings when installed (.ci/run installs them before .venv exists)
+	@tests/infra/gfal2.sh shim $(VENV)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-base
