@@ -159,9 +159,11 @@ def run_tasks(tasks: list[Any], opts: Any) -> int:
     lconf = luigi.configuration.get_config()
     if not lconf.has_section("core"):
         lconf.add_section("core")
-    # LocalWorkflow reads the worker count from here to run branches in parallel
-    lconf.set("core", "workers", str(opts.workers))
-    env: dict[str, Any] = {"workers": opts.workers, "local_scheduler": _use_local_scheduler(opts),
+    # LocalWorkflow reads the worker count from here to run branches in parallel; without
+    # --workers, [core] workers from the config (law.cfg [luigi_core]) applies, as in luigi
+    workers = opts.workers or lconf.getint("core", "workers", 1)
+    lconf.set("core", "workers", str(workers))
+    env: dict[str, Any] = {"workers": workers, "local_scheduler": _use_local_scheduler(opts),
                            "no_lock": opts.no_lock}
     if opts.scheduler_host:
         env["scheduler_host"] = opts.scheduler_host

@@ -44,7 +44,7 @@ INTERACTIVE = ("print_deps", "print_status", "print_output", "remove_output", "f
 class RunOptions:
     """What ``pipekit run`` was asked to do, besides the task's own parameters."""
 
-    workers: int = 1
+    workers: int | None = None  # None: luigi's [core] workers (law.cfg [luigi_core]), else 1
     local_scheduler: bool | None = None
     scheduler_host: str | None = None
     scheduler_port: int | None = None
