@@ -295,6 +295,16 @@ def test_two_workers_run_two_branches_at_once():
     assert a["start"] < b["end"] and b["start"] < a["end"]  # the intervals overlap
 
 
+def test_worker_count_from_law_cfg_applies_without_workers_option():
+    with open("law.cfg", "w") as f:
+        f.write("[luigi_core]\nworkers: 2\n")
+    r = pipekit_run("Sleepy", "--n", "2", "--seconds", "0.6")
+    assert r.returncode == 0, r.stderr
+    assert "running 2 of 2 branches with 2 workers" in r.stdout
+    a, b = load("out/sleepy/0.json"), load("out/sleepy/1.json")
+    assert a["start"] < b["end"] and b["start"] < a["end"]
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
