@@ -12,7 +12,8 @@
 #   SLURM_ACCOUNTING=1  also run MariaDB + slurmdbd so that `sacct` works (default 0: sacct fails
 #                       with "Slurm accounting storage is disabled")
 #   SLURM_CPUS=N        CPUs advertised for the node (default 32: many concurrent 1-CPU jobs)
-#   SLURM_MIN_JOB_AGE=S seconds a finished job stays visible in squeue/scontrol (default 300)
+#   SLURM_MIN_JOB_AGE=S seconds a finished job stays visible in squeue/scontrol (default 5:
+#                       short, so that tests see jobs leave the queue; real clusters use 300+)
 # clients need:  export SLURM_CONF=/tmp/infra/slurm/etc/slurm.conf
 set -euo pipefail
 BASE=/tmp/infra/slurm
@@ -20,7 +21,7 @@ DBB=/tmp/infra/slurmdb
 export SLURM_CONF=$BASE/etc/slurm.conf
 HOST=$(hostname -s)
 CPUS=${SLURM_CPUS:-32}
-MIN_JOB_AGE=${SLURM_MIN_JOB_AGE:-300}
+MIN_JOB_AGE=${SLURM_MIN_JOB_AGE:-5}
 ACCT=${SLURM_ACCOUNTING:-0}
 
 # running and not a zombie (kill -0 alone is true for an unreaped zombie)
@@ -35,8 +36,8 @@ stop_pid() {
 }
 
 install_pkgs() {
-    local pkgs="slurm-wlm munge"
-    [ "$ACCT" = 1 ] && pkgs="$pkgs slurmdbd mariadb-server"
+    # the accounting packages too, so that switching SLURM_ACCOUNTING on later needs no install
+    local pkgs="slurm-wlm munge slurmdbd mariadb-server"
     # shellcheck disable=SC2086
     if ! dpkg -s $pkgs >/dev/null 2>&1; then
         # the mirror comes from the machine's own apt configuration
@@ -92,13 +93,21 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
-# writes the config; returns 0 when it changed
+# writes the config; prints what must restart to apply it: none, controller or node
 write_conf() {
     mkdir -p $BASE/etc $BASE/state $BASE/spool $BASE/log $BASE/run
-    local new=$BASE/etc/slurm.conf.new changed=1
-    slurm_conf > $new
-    if [ -f "$SLURM_CONF" ] && cmp -s "$new" "$SLURM_CONF"; then changed=0; fi
-    mv "$new" "$SLURM_CONF"
+    local new change=none
+    new=$(mktemp $BASE/etc/slurm.conf.XXXXXX)
+    slurm_conf > "$new"
+    if [ ! -f "$SLURM_CONF" ]; then
+        change=node
+    elif ! cmp -s "$new" "$SLURM_CONF"; then
+        change=controller
+        # a different node definition needs slurmd restarted; anything else a reconfigure
+        [ "$(grep ^NodeName "$new")" = "$(grep ^NodeName "$SLURM_CONF")" ] || change=node
+    fi
+    chmod 644 "$new"
+    mv -f "$new" "$SLURM_CONF"
     cat > $BASE/etc/slurmdbd.conf <<EOF
 AuthType=auth/munge
 DbdHost=localhost
@@ -115,14 +124,14 @@ StoragePass=slurmpw
 StorageLoc=slurm_acct_db
 EOF
     chmod 600 $BASE/etc/slurmdbd.conf
-    [ $changed = 1 ]
+    echo $change
 }
 
 start_munge() {
     # Debian's default key (/etc/munge/munge.key) and socket (/run/munge), run as the munge user
     munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return 0
     install -d -o munge -g munge -m 0755 /run/munge
-    runuser -u munge -- /usr/sbin/munged
+    runuser -u munge -- /usr/sbin/munged 9>&-
     for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return 0; sleep 0.1; done
     echo "munged did not come up" >&2; return 1
 }
@@ -135,7 +144,7 @@ start_accounting() {
     if ! alive $DBB/run/mysqld.pid; then
         nohup mariadbd --user=mysql --datadir=$DBB/mysql --socket=$DBB/run/mysql.sock \
             --pid-file=$DBB/run/mysqld.pid --port=3306 --bind-address=127.0.0.1 --skip-log-bin \
-            --innodb-buffer-pool-size=64M --log-error=$DBB/log/mysqld.err > /dev/null 2>&1 &
+            --innodb-buffer-pool-size=64M --log-error=$DBB/log/mysqld.err > /dev/null 2>&1 9>&- &
         for _ in $(seq 100); do mariadb --socket=$DBB/run/mysql.sock -e 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
     fi
     mariadb --socket=$DBB/run/mysql.sock -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
@@ -143,7 +152,7 @@ start_accounting() {
         CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'slurmpw';
         GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';
         GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;"
-    alive $DBB/run/slurmdbd.pid || slurmdbd   # reads slurmdbd.conf next to $SLURM_CONF
+    alive $DBB/run/slurmdbd.pid || slurmdbd 9>&-  # reads slurmdbd.conf next to $SLURM_CONF
     for _ in $(seq 100); do sacctmgr -n show cluster >/dev/null 2>&1 && break; sleep 0.1; done
     sacctmgr -n show cluster format=cluster | grep -qw infra || sacctmgr -i add cluster infra >/dev/null
 }
@@ -162,15 +171,15 @@ wait_node() {
 
 start_controller() {
     alive $BASE/run/slurmctld.pid && return 0
-    slurmctld -f $SLURM_CONF
+    slurmctld -f $SLURM_CONF 9>&-
     # wait until it answers
     for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q UP && return 0; sleep 0.1; done
 }
 
 start() {
     install_pkgs
-    local changed=0
-    write_conf && changed=1
+    local change
+    change=$(write_conf)
     start_munge
     if [ "$ACCT" = 1 ]; then
         start_accounting
@@ -178,12 +187,16 @@ start() {
         stop_pid $DBB/run/slurmdbd.pid
         stop_pid $DBB/run/mysqld.pid
     fi
-    if [ $changed = 1 ]; then
-        stop_pid $BASE/run/slurmd.pid
-        stop_pid $BASE/run/slurmctld.pid
-    fi
+    # a changed config restarts the controller only (jobs survive it, as with
+    # restart-controller) and reconfigures slurmd: running jobs of other sessions are kept
+    [ "$change" = node ] && stop_pid $BASE/run/slurmd.pid
+    [ "$change" != none ] && stop_pid $BASE/run/slurmctld.pid
     start_controller
-    alive $BASE/run/slurmd.pid || slurmd -f $SLURM_CONF
+    if ! alive $BASE/run/slurmd.pid; then
+        slurmd -f $SLURM_CONF 9>&-
+    elif [ "$change" = controller ]; then
+        scontrol reconfigure
+    fi
     wait_node
     sinfo
 }
@@ -201,6 +214,12 @@ restart_controller() {
     start_controller
     wait_node
 }
+
+# one invocation at a time: several people's test sessions may start the cluster at once.
+# Daemons are started with fd 9 closed (9>&-), or they would hold this lock forever.
+mkdir -p /tmp/infra
+exec 9>/tmp/infra/slurm.sh.lock
+flock 9
 
 case "${1:-start}" in
     start) start ;;
