@@ -149,7 +149,15 @@ class SlurmJobFileFactory(BaseJobFileFactory):
         if isinstance(item, str):
             line = item.strip()
         elif isinstance(item, (list, tuple)) and len(item) in (1, 2):
-            line = f"#SBATCH --{str(item[0]).strip()}" + (f"={str(item[1]).strip()}" if len(item) == 2 else "")
+            line = f"#SBATCH --{str(item[0]).strip()}"
+            if len(item) == 2:
+                value = str(item[1]).strip()
+                if re.search(r"\s", value):  # sbatch splits directives at whitespace
+                    if '"' in value:
+                        raise UsageError(f"batch script option {item!r}: a value with spaces "
+                                         "cannot also contain double quotes")
+                    value = f'"{value}"'
+                line += f"={value}"
         else:
             raise UsageError(f"cannot turn {item!r} into a batch script line; use ('key', 'value') or a string")
         if "\n" in line:

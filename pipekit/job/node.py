@@ -159,7 +159,11 @@ def _run(spec: Any, status: _StatusWriter) -> int:
               flush=True)
     if failures:
         print(f"pipekit job: {len(failures)} of {len(branches)} branches failed", flush=True)
-        return status.write(EXIT_BRANCHES_FAILED, f"branches {join_ranges(failures)} failed")
+        first = min(failures)
+        what = f"branch {first}: {failures[first][0]}"
+        if len(failures) > 1:
+            what = f"branches {join_ranges(failures)} failed; first: {what}"
+        return status.write(EXIT_BRANCHES_FAILED, what)
     print(f"pipekit job: all {len(branches)} branches finished", flush=True)
     return status.write(EXIT_OK)
 
