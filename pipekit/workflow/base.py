@@ -25,7 +25,6 @@ import luigi
 from pipekit.errors import BranchError, UsageError, WorkflowError
 from pipekit.parameter import NO_STR
 from pipekit.ranges import OPEN, join_ranges
-from pipekit.structure import no_value
 from pipekit.target.collection import TargetCollection
 from pipekit.task.base import Task
 from pipekit.workflow.decorators import (
@@ -38,8 +37,7 @@ from pipekit.workflow.parameter import (
     BranchesParameter,
     WorkflowParameter,
     branch_value,
-    branches_to_ranges,
-    match_branches,
+    resolve_workflow_params,
 )
 
 __all__ = [
@@ -252,47 +250,8 @@ class BaseWorkflow(Task):
         values = super().get_param_values(params, args, kwargs)
         if not cls.workflow_param_names():
             return values
-        resolved = cls._resolve_workflow_params(dict(values))
+        resolved = resolve_workflow_params(cls, dict(values))
         return [(name, resolved[name]) for name, _ in values]
-
-    @classmethod
-    def _resolve_workflow_params(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """Turn values of workflow parameters into a branch (one match) or ``branches``."""
-        names = cls.workflow_param_names()
-        wanted = {n: values[n] for n in names if values[n] is not no_value}
-        branch = values.get("branch", -1)
-        if not wanted and branch == -1:
-            return values
-        owner = cls.__name__
-        full = cls._provisional(values).get_branch_map(reduce_branches=False)
-        if not wanted:
-            # a branch gets its workflow parameter values from its data (unknown branches are
-            # reported by validate_branch_selection / branch_data with the list of branches)
-            if branch in full:
-                values.update({n: branch_value(branch, full[branch], n, owner) for n in names})
-            return values
-        params = dict(cls.get_params())
-        shown = " ".join(
-            f"--{n.replace('_', '-')} {params[n].serialize(v)}" for n, v in wanted.items()
-        )
-        matched = match_branches(full, wanted, owner)
-        if not matched:
-            raise BranchError(f"{shown} matches no branch of {owner}")
-        if len(matched) == 1 and not any(isinstance(v, tuple) for v in wanted.values()):
-            if branch not in (-1, matched[0]):
-                raise BranchError(
-                    f"{shown} is branch {matched[0]} of {owner}, not --branch {branch}"
-                )
-            values["branch"] = matched[0]
-            values.update({n: branch_value(matched[0], full[matched[0]], n, owner) for n in names})
-            return values
-        if branch != -1 or values.get("branches"):
-            raise BranchError(
-                f"{shown} selects branches {join_ranges(matched, max_ranges=6)} of {owner}; "
-                "give either workflow parameters or --branch / --branches, not both"
-            )
-        values["branches"] = branches_to_ranges(matched)
-        return values
 
     @classmethod
     def _provisional(cls, values: dict[str, Any]) -> BaseWorkflow:

@@ -11,12 +11,13 @@ from typing import Any, Iterable
 
 from pipekit.errors import BranchError
 from pipekit.parameter import CSVParameter, Parameter
-from pipekit.ranges import OPEN, parse_ranges
+from pipekit.ranges import OPEN, join_ranges, parse_ranges
 from pipekit.structure import no_value
 
 __all__ = [
     "BranchesParameter",
     "WorkflowParameter",
+    "resolve_workflow_params",
     "branch_value",
     "match_branches",
     "branches_to_ranges",
@@ -137,3 +138,42 @@ def branches_to_ranges(branches: Iterable[int]) -> tuple:
         out.append((vals[i],) if i == j else (vals[i], vals[j] + 1))
         i = j + 1
     return tuple(out)
+
+
+def resolve_workflow_params(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """
+    The parameter *values* of a new instance of workflow class *cls* with its workflow parameters
+    resolved: values matching one branch make it that branch, values matching several make it
+    the workflow with ``branches`` set to them; a branch gets the values from its data.
+    """
+    names = cls.workflow_param_names()
+    wanted = {n: values[n] for n in names if values[n] is not no_value}
+    branch = values.get("branch", -1)
+    if not wanted and branch == -1:
+        return values
+    owner = cls.__name__
+    full = cls._provisional(values).get_branch_map(reduce_branches=False)
+    if not wanted:
+        # unknown branches are reported later (validate_branch_selection, branch_data) with
+        # the list of existing ones
+        if branch in full:
+            values.update({n: branch_value(branch, full[branch], n, owner) for n in names})
+        return values
+    params = dict(cls.get_params())
+    shown = " ".join(f"--{n.replace('_', '-')} {params[n].serialize(v)}" for n, v in wanted.items())
+    matched = match_branches(full, wanted, owner)
+    if not matched:
+        raise BranchError(f"{shown} matches no branch of {owner}")
+    if len(matched) == 1 and not any(isinstance(v, tuple) for v in wanted.values()):
+        if branch not in (-1, matched[0]):
+            raise BranchError(f"{shown} is branch {matched[0]} of {owner}, not --branch {branch}")
+        values["branch"] = matched[0]
+        values.update({n: branch_value(matched[0], full[matched[0]], n, owner) for n in names})
+        return values
+    if branch != -1 or values.get("branches"):
+        raise BranchError(
+            f"{shown} selects branches {join_ranges(matched, max_ranges=6)} of {owner}; "
+            "give either workflow parameters or --branch / --branches, not both"
+        )
+    values["branches"] = branches_to_ranges(matched)
+    return values
