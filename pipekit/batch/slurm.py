@@ -257,12 +257,11 @@ class SlurmJobManager(BaseJobManager):
         return out, None
 
     def has_accounting(self) -> bool:
-        """Whether ``sacct`` works on this cluster (asked once)."""
-        if self._accounting is None:
-            proc = self._run(["sacct", "--noheader", "--parsable2", "--allocations",
-                              "--format=JobID", "--jobs=1"], check=False)
-            self._accounting = not (proc.returncode != 0 and "disabled" in proc.stderr.lower())
-        return self._accounting
+        """
+        False once ``sacct`` said that accounting is disabled (no slurmdbd); it is then not
+        asked again. Learnt from the first real sacct call, so it costs no extra command.
+        """
+        return self._accounting is not False
 
     def _sacct(self, arrays: list[str]) -> dict[str, JobState]:
         cmd = ["sacct", "--noheader", "--parsable2", "--allocations",
@@ -272,6 +271,7 @@ class SlurmJobManager(BaseJobManager):
             if "disabled" in proc.stderr.lower():
                 self._accounting = False
             return {}  # slurmdbd unreachable: the exit-status files answer instead
+        self._accounting = True
         out: dict[str, JobState] = {}
         for line in proc.stdout.splitlines():
             parts = line.strip().split("|")
@@ -316,6 +316,8 @@ class SlurmJobManager(BaseJobManager):
             proc = self._run(["sacct", "--noheader", "--parsable2", "--allocations",
                               "--format=JobID", f"--name={plan.job_name}",
                               "--starttime=1970-01-01"], check=False)
+            if proc.returncode != 0 and "disabled" in proc.stderr.lower():
+                self._accounting = False
             ids = [i for line in proc.stdout.split() for i in _expand_ids(line)] if proc.returncode == 0 else []
         if not ids:
             return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipekit.errors import ParameterError, UsageError
 from pipekit.job.jsonfile import read_json, write_json_atomic
+from pipekit.parameter import is_no_param
 
 __all__ = ["JobSpec", "SPEC_VERSION", "module_root"]
 
@@ -71,8 +72,10 @@ class JobSpec:
                 f"{tcls.__name__} is defined in the script being run (__main__), which remote jobs "
                 "cannot import; move the task into a module and run it as module.Class"
             )
-        params = {name: p.serialize(getattr(task, name))
-                  for name, p in task.get_params() if name not in exclude}
+        # values still at law's "not set" markers are left out: the node then takes the
+        # parameter's default, and markers need not survive serialize -> parse
+        params = {name: p.serialize(getattr(task, name)) for name, p in task.get_params()
+                  if name not in exclude and not is_no_param(getattr(task, name))}
         from pipekit.task.base import _cli_values
 
         family = task.get_task_family()

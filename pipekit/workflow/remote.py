@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from typing import Any, Callable
 
@@ -257,7 +258,8 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
     # -- running --------------------------------------------------------------------------------
 
     def say(self, msg: str) -> None:
-        self.task.publish_message(msg)
+        # the current stdout, not the one bound as publish_message's default at import time
+        self.task.publish_message(msg, stdout=sys.stdout)
 
     def run_jobs(self) -> None:
         path = self.ledger_path()
