@@ -1,0 +1,134 @@
+"""The submission ledger: atomic, reloadable, one process at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pipekit.errors import JobError
+from pipekit.job import jsonfile
+from pipekit.job.base import SubmissionPlan
+from pipekit.job.ledger import SUBMITTING, SubmissionLedger
+
+
+def plan(tmp_path, tag: str, nums: list[int]) -> SubmissionPlan:
+    return SubmissionPlan(tag=tag, directory=str(tmp_path / tag), job_nums=nums,
+                          job_name=f"pk_X_{tag}", cwd=str(tmp_path), parallel=None)
+
+
+def test_jobs_and_submissions_survive_a_reload(tmp_path):
+    path = str(tmp_path / "l" / "ledger.json")
+    ledger = SubmissionLedger.load(path, {"family": "X"})
+    a, b = ledger.new_job([0, 1]), ledger.new_job([2])
+    p = plan(tmp_path, "t1", [a.num, b.num])
+    ledger.begin_submission(p, {a.num: a.branches, b.num: b.branches})
+    ledger.confirm_submission("t1", ["5_0", "5_1"])
+    ledger.save()
+
+    again = SubmissionLedger.load(path)
+    assert again.workflow == {"family": "X"}
+    assert [(j.num, j.branches, j.state, j.job_id, j.attempt) for j in again.jobs.values()] == [
+        (0, [0, 1], "pending", "5_0", 1), (1, [2], "pending", "5_1", 1)]
+    assert again.jobs[1].log == p.log_file(1) and again.jobs[1].status_file == p.status_file(1)
+    assert again.active_branches() == {0, 1, 2}
+    assert again.new_job([3]).num == 2
+
+
+def test_a_submission_is_recorded_before_its_ids_exist(tmp_path):
+    ledger = SubmissionLedger.load(str(tmp_path / "ledger.json"))
+    job = ledger.new_job([4])
+    ledger.begin_submission(plan(tmp_path, "t", [job.num]), {job.num: [4]})
+    ledger.save()
+    again = SubmissionLedger.load(ledger.path)
+    assert again.pending_submissions() == ["t"]
+    assert again.jobs[0].state == SUBMITTING and again.jobs[0].active
+    restored = again.plan_of("t")
+    assert (restored.job_name, restored.job_nums) == ("pk_X_t", [0])
+
+
+def test_abandoned_submission_fails_its_jobs_and_is_not_pending(tmp_path):
+    ledger = SubmissionLedger.load(str(tmp_path / "ledger.json"))
+    job = ledger.new_job([4])
+    ledger.begin_submission(plan(tmp_path, "t", [job.num]), {job.num: [4]})
+    ledger.abandon_submission("t", "sbatch: invalid partition")
+    assert ledger.pending_submissions() == []
+    assert job.state == "failed" and "invalid partition" in job.error
+    assert not job.active
+
+
+def test_resubmission_keeps_the_earlier_attempt_in_the_history(tmp_path):
+    ledger = SubmissionLedger.load(str(tmp_path / "ledger.json"))
+    job = ledger.new_job([0, 1, 2])
+    ledger.begin_submission(plan(tmp_path, "a", [0]), {0: [0, 1, 2]})
+    ledger.confirm_submission("a", ["7_0"])
+    job.state, job.error, job.exit_code = "failed", "branch 1: boom", 1
+    ledger.begin_submission(plan(tmp_path, "b", [0]), {0: [1]})
+    assert (job.attempt, job.branches, job.tag, job.state) == (2, [1], "b", SUBMITTING)
+    assert job.history == [{"attempt": 1, "tag": "a", "job_id": "7_0", "state": "failed",
+                            "exit_code": 1, "error": "branch 1: boom",
+                            "log": plan(tmp_path, "a", [0]).log_file(0)}]
+
+
+def test_a_broken_ledger_names_the_file_and_the_way_out(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text("{not json")
+    with pytest.raises(JobError, match="--ignore-submission") as e:
+        SubmissionLedger.load(str(path))
+    assert str(path) in str(e.value)
+
+
+def test_a_failed_write_leaves_the_previous_ledger_intact(tmp_path, monkeypatch):
+    ledger = SubmissionLedger.load(str(tmp_path / "ledger.json"))
+    ledger.new_job([0])
+    ledger.save()
+    before = (tmp_path / "ledger.json").read_text()
+
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    ledger.new_job([1])
+    monkeypatch.setattr(jsonfile.json, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        ledger.save()
+    assert (tmp_path / "ledger.json").read_text() == before
+    assert sorted(os.listdir(tmp_path)) == ["ledger.json"]
+
+
+HOLDER = """
+import sys, time
+from pipekit.job.ledger import SubmissionLedger
+with SubmissionLedger.lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_process_cannot_attach_while_the_first_holds_the_lock(tmp_path):
+    path = str(tmp_path / "ledger.json")
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLDER), path],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(JobError, match=f"another process \\(pid {holder.pid} on "):
+            with SubmissionLedger.lock(path):
+                pass
+        holder.send_signal(signal.SIGKILL)  # a killed holder releases the lock with it
+        holder.wait(timeout=10)
+        with SubmissionLedger.lock(path):
+            assert f"pid {os.getpid()}" in open(path + ".lock").read()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_atomic_json_writes_leave_no_temporary_files(tmp_path):
+    target = tmp_path / "d" / "x.json"
+    jsonfile.write_json_atomic(str(target), {"a": [1, 2]})
+    assert json.loads(target.read_text()) == {"a": [1, 2]}
+    assert os.listdir(target.parent) == ["x.json"]

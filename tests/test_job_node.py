@@ -1,0 +1,152 @@
+"""``python -m pipekit.job``: what a remote job does on the node (run here as a real process)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from pipekit.job.base import JobArguments
+from pipekit.job.node import EXIT_BRANCHES_FAILED, EXIT_SPEC_ERROR, describe_exit_code
+from pipekit.job.spec import JobSpec
+
+TASKS = '''
+import os, time
+import luigi
+import pipekit as law
+law.contrib.load("slurm")
+
+
+class Node(law.slurm.SlurmWorkflow, law.LocalWorkflow):
+    out = luigi.Parameter()
+    fail = luigi.IntParameter(default=-1)
+    lazy = luigi.IntParameter(default=-1)
+    sleep = luigi.FloatParameter(default=0.0)
+
+    def create_branch_map(self):
+        return list(range(4))
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.out, f"b{self.branch}.json"))
+
+    def run(self):
+        time.sleep(self.sleep)
+        if self.branch == self.fail:
+            raise ValueError(f"branch {self.branch} is broken")
+        if self.branch == self.lazy:
+            return  # returns without writing its output
+        self.output().dump({"pid": os.getpid()}, formatter="json")
+'''
+
+
+@pytest.fixture
+def node_tasks(tmp_path, monkeypatch, home):
+    (tmp_path / "node_tasks.py").write_text(textwrap.dedent(TASKS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    yield importlib.import_module("node_tasks")
+    sys.modules.pop("node_tasks", None)
+
+
+def write_spec(tmp_path, task, branches, workers=1) -> str:
+    spec = JobSpec.from_workflow(task, branches, exclude=task.workflow_proxy.spec_exclude(),
+                                 workers=workers, job_num=3, attempt=1, tag="tag")
+    path = str(tmp_path / "spec_0.json")
+    spec.dump(path)
+    return path
+
+
+def run_node(tmp_path, *args, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipekit.job", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def status_of(tmp_path) -> dict:
+    return json.loads((tmp_path / "status.json").read_text())
+
+
+def test_job_runs_its_branches_and_writes_an_exit_status(tmp_path, node_tasks):
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(out)), [1, 2])
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b1.json", "b2.json"]
+    status = status_of(tmp_path)
+    assert (status["exit_code"], status["branches"], status["failed"]) == (0, [1, 2], {})
+    assert (status["job_num"], status["attempt"], status["tag"]) == (3, 1, "tag")
+    assert "pipekit job 3 attempt 1: Node branches 1-2" in proc.stdout
+
+
+def test_failing_branch_gives_exit_1_and_its_exception_others_still_run(tmp_path, node_tasks):
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(out), fail=1), [0, 1, 2])
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == EXIT_BRANCHES_FAILED
+    assert sorted(p.name for p in out.iterdir()) == ["b0.json", "b2.json"]
+    status = status_of(tmp_path)
+    assert status["error"] == "branch 1: ValueError: branch 1 is broken"
+    assert "Traceback" in status["failed"]["1"]["traceback"]
+    assert "branch 1 is broken" in proc.stdout
+
+
+def test_branch_that_writes_no_output_counts_as_failed(tmp_path, node_tasks):
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out"), lazy=0), [0])
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == EXIT_BRANCHES_FAILED
+    assert status_of(tmp_path)["error"] == "branch 0: run() finished but its outputs do not exist"
+
+
+def test_job_workers_run_branches_in_forked_processes(tmp_path, node_tasks):
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(out), sleep=0.3), [0, 1, 2, 3], workers=2)
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pids = {json.loads((out / f"b{b}.json").read_text())["pid"] for b in range(4)}
+    assert status_of(tmp_path)["pid"] not in pids and len(pids) == 2
+
+
+def test_unimportable_task_module_gives_exit_2(tmp_path, node_tasks):
+    spec_path = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out")), [0])
+    data = json.loads(open(spec_path).read())
+    data["task_module"] = "no_such_module_here"
+    (tmp_path / "spec_0.json").write_text(json.dumps(data))
+    proc = run_node(tmp_path, spec_path, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == EXIT_SPEC_ERROR
+    assert "cannot import task module 'no_such_module_here'" in status_of(tmp_path)["error"]
+
+
+def test_sigterm_writes_the_exit_status_before_the_job_dies(tmp_path, node_tasks):
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out"), sleep=30), [0])
+    proc = subprocess.Popen([sys.executable, "-m", "pipekit.job", spec, "--status-file",
+                             str(tmp_path / "status.json")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert "pipekit job 3" in proc.stdout.readline()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    status = status_of(tmp_path)
+    assert status["exit_code"] == 143 and "terminated by SIGTERM" in status["error"]
+
+
+def test_inline_arguments_run_a_job_without_a_spec_file(tmp_path, node_tasks):
+    out = tmp_path / "out"
+    args = JobArguments(node_tasks.Node, ["--out", str(out)], [0, 3], workers=1).get_args()
+    proc = run_node(tmp_path, *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b0.json", "b3.json"]
+
+
+def test_exit_codes_are_explained():
+    assert describe_exit_code(3) == "sourcing the bootstrap file failed"
+    assert describe_exit_code(137) == "killed by SIGKILL"
+    assert describe_exit_code(42) == "exit code 42"

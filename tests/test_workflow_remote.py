@@ -1,0 +1,136 @@
+"""
+Remote workflows without a cluster: parameters, requirements, where job files go, and the modes
+that need no batch system (--dry-run, --print-status, --cancel-jobs with nothing to cancel).
+Submitting and polling are tested against the real Slurm in tests/integration/test_slurm*.py.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import luigi
+import pytest
+
+from pipekit.errors import UsageError
+
+TASKS = '''
+import luigi
+import pipekit as law
+law.contrib.load("slurm")
+
+
+class Up(law.ExternalTask):
+    def output(self):
+        return law.LocalFileTarget("up.txt")
+
+
+class Extra(law.ExternalTask):
+    def output(self):
+        return law.LocalFileTarget("extra.txt")
+
+
+class Remote(law.slurm.SlurmWorkflow, law.LocalWorkflow):
+    n = luigi.IntParameter(default=4)
+    label = luigi.Parameter(default="x")
+
+    def create_branch_map(self):
+        return list(range(self.n))
+
+    def workflow_requires(self):
+        return {"up": Up()}
+
+    def slurm_workflow_requires(self):
+        return {"extra": Extra()}
+
+    def output(self):
+        return law.LocalFileTarget(f"data/{self.label}/b{self.branch}.txt")
+
+
+class Elsewhere(Remote):
+    def output(self):
+        return luigi.LocalTarget(f"plain/{self.branch}.txt")
+'''
+
+
+@pytest.fixture
+def mod(tmp_path, monkeypatch, home):
+    (tmp_path / "remote_tasks.py").write_text(textwrap.dedent(TASKS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    yield importlib.import_module("remote_tasks")
+    sys.modules.pop("remote_tasks", None)
+
+
+def run_cli(args, capfd) -> tuple[int, str]:
+    from pipekit.cli.run import execute
+
+    code = execute(args)
+    out = capfd.readouterr()
+    return code, out.out + out.err
+
+
+def test_branches_do_not_carry_the_remote_workflow_parameters(mod):
+    wf = mod.Remote(retries=2, poll_interval=0.5, tasks_per_job=3, slurm_partition="p")
+    branch = wf.req_branch(1)
+    assert (branch.retries, branch.poll_interval, branch.tasks_per_job) == (5, 1.0, 1)
+    assert branch.slurm_partition == "NO_STR"
+    assert branch.task_id == mod.Remote(branch=1).task_id
+
+
+def test_requires_are_workflow_and_slurm_requirements_and_pilot_keeps_only_slurms(mod):
+    reqs = mod.Remote().requires()
+    assert set(reqs) == {"up", "extra"}
+    assert set(mod.Remote(pilot=True).requires()) == {"extra"}
+    assert set(mod.Remote(workflow="local").requires()) == {"up"}
+
+
+def test_job_files_go_next_to_the_outputs_and_selections_share_one_ledger(mod, home):
+    work = home.parent / "work"
+    all_ = mod.Remote().workflow_proxy
+    some = mod.Remote(branches=((0,), (1,))).workflow_proxy
+    assert all_.ledger_path() == some.ledger_path()
+    assert all_.ledger_path().startswith(str(work / "data" / "x" / "pipekit_slurm_Remote_"))
+    assert mod.Remote(label="y").workflow_proxy.ledger_path() != all_.ledger_path()
+
+
+def test_outputs_that_are_not_pipekit_file_targets_need_the_output_directory_hook(mod):
+    with pytest.raises(UsageError, match="define slurm_output_directory"):
+        mod.Elsewhere().workflow_proxy.ledger_path()
+
+
+def test_dry_run_prints_script_command_and_spec_and_writes_nothing(mod, home, capfd):
+    work = home.parent / "work"
+    (work / "up.txt").write_text("")
+    (work / "extra.txt").write_text("")
+    code, out = run_cli(["remote_tasks.Remote", "--n", "5", "--tasks-per-job", "2",
+                         "--parallel-jobs", "2", "--label", "a b; $(x)", "--dry-run"], capfd)
+    assert code == 0, out
+    assert "dry run: 3 job(s) for 5 branches in 1 submission(s)" in out
+    assert "exec " in out and "-m pipekit.job" in out
+    assert "sbatch --parsable --array=0-2%2 --job-name=pk_Remote_" in out
+    assert '"label": "a b; $(x)"' in out
+    assert sorted(p.name for p in work.iterdir()) == ["extra.txt", "up.txt"]  # no job files
+
+
+def test_print_status_before_any_submission_says_so(mod, home, capfd):
+    code, out = run_cli(["remote_tasks.Remote", "--print-status", "0"], capfd)
+    assert code == 0
+    assert "slurm jobs: none submitted yet (ledger " in out
+
+
+def test_cancel_jobs_without_a_ledger_cancels_nothing(mod, home, capfd):
+    work = home.parent / "work"
+    (work / "up.txt").write_text("")
+    (work / "extra.txt").write_text("")
+    code, out = run_cli(["remote_tasks.Remote", "--cancel-jobs"], capfd)
+    assert code == 0, out
+    assert "no jobs to cancel" in out
+
+
+def test_cancel_and_cleanup_modes_act_even_when_the_outputs_exist(mod):
+    wf = mod.Remote(cancel_jobs=True)
+    assert wf.complete() is False
+    assert mod.Remote(cleanup_jobs=True).complete() is False
+    assert isinstance(wf.workflow_proxy.output()["collection"], luigi.Target)
