@@ -150,3 +150,51 @@ def test_exit_codes_are_explained():
     assert describe_exit_code(3) == "sourcing the bootstrap file failed"
     assert describe_exit_code(137) == "killed by SIGKILL"
     assert describe_exit_code(42) == "exit code 42"
+
+
+SCHEMA_TASK = '''
+import os
+import luigi
+import pipekit as law
+law.contrib.load("slurm")
+
+
+class Schema(law.slurm.SlurmWorkflow):
+    out = luigi.Parameter()
+    cfg = luigi.DictParameter(schema={"type": "object", "properties": {"n": {"type": "integer"}}})
+
+    def create_branch_map(self):
+        return [0]
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.out, "schema.json"))
+
+    def run(self):
+        import requests  # loaded on first use in the job process
+
+        self.output().dump({"n": self.cfg["n"], "session": type(requests.Session()).__name__},
+                           formatter="json")
+'''
+
+
+def test_tasks_using_the_deferred_modules_still_get_them(tmp_path, monkeypatch, home):
+    (tmp_path / "schema_tasks.py").write_text(textwrap.dedent(SCHEMA_TASK))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    module = importlib.import_module("schema_tasks")
+    try:
+        out = tmp_path / "out"
+        spec = write_spec(tmp_path, module.Schema(out=str(out), cfg={"n": 3}), [0])
+        proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert json.loads((out / "schema.json").read_text()) == {"n": 3, "session": "Session"}
+
+        data = json.loads(open(spec).read())
+        data["params"]["cfg"] = '{"n": "three"}'  # violates the schema: jsonschema must load
+        (tmp_path / "spec_0.json").write_text(json.dumps(data))
+        proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+        assert proc.returncode == EXIT_SPEC_ERROR
+        assert "'three' is not of type 'integer'" in status_of(tmp_path)["error"]
+    finally:
+        sys.modules.pop("schema_tasks", None)

@@ -322,3 +322,13 @@ def test_jobs_of_another_selection_are_not_submitted_twice(tmp_path, out, shims)
     sbatch = shims.calls("sbatch")
     assert len(sbatch) == 2 and "--array=0-1" in sbatch[0] and "--array=0-1" in sbatch[1]
     assert sorted(b for j in ledger_jobs(out).values() for b in j["branches"]) == [0, 1, 2, 3]
+
+
+def test_jobs_beyond_max_array_size_go_into_several_arrays(tmp_path, out, shims):
+    (tmp_path / "law.cfg").write_text("[slurm]\nmax_array_size: 2\n")
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "5", *FAST, shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(5)
+    arrays = [c.split("--array=")[1].split()[0] for c in shims.calls("sbatch")]
+    assert arrays == ["0-1", "0-1", "0"]
+    assert shims.calls("scontrol") == []  # the configured size is not asked from Slurm
