@@ -1,0 +1,319 @@
+"""
+The two files of an HTCondor submission, written by :class:`HTCondorJobFileFactory` with the
+settings of an :class:`HTCondorJobConfig`:
+
+- ``job.sub``, the submit description: one cluster, ``queue pk_index, pk_job, pk_branches from
+  ( ... )`` with one item per job (its index, ledger job number and branches), per-job output,
+  error and event-log files, resources, the throttle (``max_materialize``) and, without a shared
+  file system, the transfer lists. This is what ``--dry-run`` prints and what the tests read with
+  HTCondor's own parser.
+- ``job.sh``, the bash wrapper every job runs with its index as argument: stderr joins stdout,
+  the bootstrap file is sourced, ``python -m pipekit.job spec_<index>.json`` runs, and an
+  optional stage-out file is sourced after success. With file transfer it works in
+  ``$_CONDOR_SCRATCH_DIR``, where HTCondor put the transferred files.
+
+Parameter values never appear in either file: they are in the job specs (JSON).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipekit.config import Config
+from pipekit.errors import UsageError
+from pipekit.humanize import parse_duration
+from pipekit.job.base import BaseJobFileFactory, JobConfig, SubmissionPlan
+from pipekit.ranges import join_ranges
+
+__all__ = ["HTCondorJobConfig", "HTCondorJobFileFactory"]
+
+
+@dataclass
+class HTCondorJobConfig(JobConfig):
+    """
+    :class:`JobConfig` plus the HTCondor settings of a submission (None: the pool's default).
+    ``custom_content`` lines are added to the submit description after pipekit's own (later
+    lines win): ``("priority", 5)`` becomes ``priority = 5``, a string is taken as it is.
+    ``extra_args`` are condor_submit options.
+    """
+
+    universe: str = "vanilla"
+    #: a ClassAd expression, e.g. ``'OpSys == "LINUX"'``
+    requirements: str | None = None
+    cpus: int | None = None
+    #: request_memory: a number of MB, or e.g. "2 GB"
+    memory: Any = None
+    #: request_disk: a number of KB, or e.g. "10 GB"
+    disk: Any = None
+    gpus: int | None = None
+    #: +MaxRuntime (the time limit many pools use): seconds, or a duration such as "2h"
+    max_runtime: Any = None
+    accounting_group: str | None = None
+    #: most idle jobs of the cluster materialized at once (max_idle)
+    max_idle: int | None = None
+    #: False: no shared file system; job files travel with HTCondor's file transfer
+    shared_filesystem: bool = True
+    #: a bash file sourced after the job's branches succeeded (path or JobInputFile)
+    stageout_file: Any = None
+    #: more files the job gets in its directory in file-transfer mode (paths or JobInputFiles)
+    input_files: list[Any] = field(default_factory=list)
+    notification: str = "Never"
+    #: the branches of each job of the submission, ``{job_num: branches}`` (set by pipekit, shown
+    #: as the job attribute ``PipekitBranches``)
+    job_branches: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _duration_seconds(value: Any, what: str) -> int:
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else parse_duration(str(value))
+    except ValueError:
+        raise UsageError(f"cannot read the HTCondor {what} {value!r}; use e.g. 3600, '2h' or "
+                         "'01:30:00'") from None
+    return max(1, int(-(-seconds // 1)))
+
+
+def _value(value: Any, what: str) -> str:
+    """*value* for one line of the submit description (macros are pipekit's, not the value's)."""
+    text = str(value).strip()
+    if "\n" in text or "\r" in text:
+        raise UsageError(f"HTCondor {what} {value!r} contains a newline")
+    return text
+
+
+def _path(path: str, what: str, job_file: str = "") -> str:
+    """
+    A path in the submit description, optionally joined with a *job_file* name holding pipekit's
+    ``$(pk_index)`` macro: a ``$`` of the path itself must not start a macro, and ``,`` separates
+    the items of file lists.
+    """
+    text = _value(path, what)
+    if "," in text or '"' in text:
+        raise UsageError(f"the path of the {what} ({text}) contains ',' or '\"', which HTCondor's "
+                         "submit language cannot carry; choose another directory")
+    text = text.replace("$", "$(DOLLAR)")
+    return os.path.join(text, job_file) if job_file else text
+
+
+def _name(path_with_index: str) -> str:
+    """The file name part of a per-job path such as ``plan.log_file("$(pk_index)")``."""
+    return os.path.basename(path_with_index)
+
+
+class HTCondorJobFileFactory(BaseJobFileFactory):
+    """
+    Writes the two files of a submission: the submit description ``job.sub`` (what
+    :meth:`render` returns and ``--dry-run`` prints) and the bash wrapper ``job.sh`` every job
+    runs with its index as argument (:meth:`render_wrapper`).
+    """
+
+    script_name = "job.sub"
+    wrapper_name = "job.sh"
+    #: exit code of the wrapper when sourcing the stage-out file failed
+    stageout_exit_code = 4
+    _SCRATCH = "/pipekit-htcondor-scratch"  # stands for the job's directory while rendering
+
+    def new_config(self) -> HTCondorJobConfig:
+        """A config with the defaults of the ``[htcondor]`` section of law.cfg."""
+        cfg = Config.instance()
+        get = cfg.get_expanded
+        config = HTCondorJobConfig(
+            universe=get("htcondor", "universe", None) or "vanilla",
+            requirements=get("htcondor", "requirements", None),
+            cpus=cfg.get_expanded_int("htcondor", "cpus", None),
+            memory=get("htcondor", "memory", None),
+            disk=get("htcondor", "disk", None),
+            gpus=cfg.get_expanded_int("htcondor", "gpus", None),
+            max_runtime=get("htcondor", "max_runtime", None),
+            accounting_group=get("htcondor", "accounting_group", None),
+            max_idle=cfg.get_expanded_int("htcondor", "max_idle", None),
+            shared_filesystem=cfg.get_expanded_bool("htcondor", "shared_filesystem", True),
+            stageout_file=get("htcondor", "stageout_file", None) or None,
+        )
+        lines = get("htcondor", "submit_lines", None) or ""
+        config.custom_content = [line.strip() for line in lines.splitlines() if line.strip()]
+        config.extra_args = shlex.split(get("htcondor", "submit_args", None) or "")
+        return config
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        """Write ``job.sh`` and ``job.sub`` (and copies of input files); returns ``job.sub``."""
+        os.makedirs(plan.directory, exist_ok=True)
+        for f in self._extra_inputs(config):
+            self.provide_input(plan, config, f)
+        path = super().create(plan, config)  # copies the bootstrap file, writes job.sub
+        wrapper = os.path.join(plan.directory, self.wrapper_name)
+        tmp = wrapper + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self.render_wrapper(plan, config))
+        os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
+        os.replace(tmp, wrapper)
+        return path
+
+    @staticmethod
+    def _extra_inputs(config: JobConfig) -> list[Any]:
+        files = [getattr(config, "stageout_file", None)] + list(getattr(config, "input_files", []))
+        return [f for f in files if f not in (None, "")]
+
+    def _input_paths(self, plan: SubmissionPlan, config: JobConfig) -> tuple[str | None, list[str]]:
+        """(stage-out file, extra input files) as the submitting side sees them."""
+        stageout = getattr(config, "stageout_file", None)
+        stageout = self.provide_input(plan, config, stageout, write=False) if stageout else None
+        extra = [self.provide_input(plan, config, f, write=False)
+                 for f in getattr(config, "input_files", []) if f not in (None, "")]
+        return stageout, extra
+
+    # -- the submit description -----------------------------------------------------------------
+
+    def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        c = config if isinstance(config, HTCondorJobConfig) else HTCondorJobConfig(**vars(config))
+        n, d, idx = len(plan), plan.directory, "$(pk_index)"
+        lines = [
+            f"# pipekit submit description: submission {plan.tag}, {n} job(s) in one cluster "
+            f"(ledger jobs {plan.job_nums[0]}..{plan.job_nums[-1]})",
+            f"# each job runs the bash wrapper {self.wrapper_name} with its index: it sources the "
+            "bootstrap file and runs python -m pipekit.job with spec_<index>.json",
+            f"universe = {_value(c.universe, 'universe')}",
+            f"executable = {_path(os.path.join(d, self.wrapper_name), 'job wrapper')}",
+            'arguments = "$(pk_index)"',
+            f"initialdir = {_path(plan.cwd, 'working directory')}",
+            f"batch_name = {_value(plan.job_name, 'batch name')}",
+            f"output = {_path(d, 'job directory', _name(plan.log_file(idx)))}",
+            f"error = {_path(d, 'job directory', f'err_{idx}.txt')}",
+            f"log = {_path(d, 'job directory', f'condor_{idx}.log')}",
+            f"notification = {_value(c.notification, 'notification')}",
+            'environment = "LAW_HTCONDOR_JOB_CLUSTER=$(ClusterId) LAW_HTCONDOR_JOB_PROCESS=$(ProcId)"',
+            "+PipekitJobNum = $(pk_job)",
+            '+PipekitBranches = "$(pk_branches)"',
+        ]
+        lines += self._transfer_lines(plan, c) + self._resource_lines(plan, c)
+        lines += [self.create_line(item) for item in c.custom_content]
+        return "\n".join(lines + self.queue_lines(plan, c.job_branches)) + "\n"
+
+    def _transfer_lines(self, plan: SubmissionPlan, c: HTCondorJobConfig) -> list[str]:
+        if c.shared_filesystem:
+            return ["should_transfer_files = NO"]
+        stageout, extra = self._input_paths(plan, c)
+        files = [str(p) for p in (c.bootstrap_file, stageout) if p] + extra
+        spec = _name(plan.spec_file("$(pk_index)"))
+        names = [spec] + [os.path.basename(p) for p in files]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise UsageError(f"job input files share the name(s) {', '.join(clash)}; in HTCondor's "
+                             "file-transfer mode they land in one directory, so rename them")
+        status = _name(plan.status_file("$(pk_index)"))
+        inputs = [_path(plan.directory, "job directory", spec)]
+        inputs += [_path(p, "job input file") for p in files]
+        return [
+            "should_transfer_files = YES",
+            "when_to_transfer_output = ON_EXIT",
+            "transfer_input_files = " + ", ".join(inputs),
+            f"transfer_output_files = {status}",
+            f'transfer_output_remaps = "{status} = {_path(plan.directory, "job directory", status)}"',
+        ]
+
+    def _resource_lines(self, plan: SubmissionPlan, c: HTCondorJobConfig) -> list[str]:
+        lines = []
+        if c.cpus:
+            lines.append(f"request_cpus = {int(c.cpus)}")
+        if c.memory not in (None, ""):
+            lines.append(f"request_memory = {_value(c.memory, 'memory request')}")
+        if c.disk not in (None, ""):
+            lines.append(f"request_disk = {_value(c.disk, 'disk request')}")
+        if c.gpus:
+            lines.append(f"request_gpus = {int(c.gpus)}")
+        if c.requirements:
+            lines.append(f"requirements = {_value(c.requirements, 'requirements')}")
+        if c.max_runtime not in (None, ""):
+            lines.append(f"+MaxRuntime = {_duration_seconds(c.max_runtime, 'max_runtime')}")
+        if c.accounting_group:
+            lines.append(f"accounting_group = {_value(c.accounting_group, 'accounting group')}")
+        if plan.parallel:
+            lines.append(f"max_materialize = {int(plan.parallel)}")
+        if c.max_idle:
+            lines.append(f"max_idle = {int(c.max_idle)}")
+        return lines
+
+    @staticmethod
+    def queue_lines(plan: SubmissionPlan, branches: dict[int, list[int]] | None = None) -> list[str]:
+        """``queue pk_index, pk_job, pk_branches from ( ... )``: one item per job, in order."""
+        lines = ["queue pk_index, pk_job, pk_branches from ("]
+        for i, num in enumerate(plan.job_nums):
+            bs = (branches or {}).get(num)
+            lines.append(f"{i}, {num}, {join_ranges(bs) if bs else '-'}")
+        return lines + [")"]
+
+    @staticmethod
+    def create_line(item: Any) -> str:
+        """``("priority", 5)`` -> ``priority = 5``; a string is taken as one line."""
+        if isinstance(item, str):
+            line = item.strip()
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            line = f"{str(item[0]).strip()} = {str(item[1]).strip()}"
+        else:
+            raise UsageError(f"cannot turn {item!r} into a submit description line; use "
+                             "('key', 'value') or a string")
+        if "\n" in line or "\r" in line:
+            raise UsageError(f"submit description line {line!r} contains a newline")
+        if re.match(r"^queue\b", line, re.I):
+            raise UsageError(f"submit description line {line!r}: pipekit writes the queue statement")
+        return line
+
+    # -- the job's bash wrapper -----------------------------------------------------------------
+
+    def render_wrapper(self, plan: SubmissionPlan, config: JobConfig) -> str:
+        """The bash wrapper every job of *plan* runs with its index as first argument."""
+        shared = getattr(config, "shared_filesystem", True)
+        stageout, _ = self._input_paths(plan, config)
+        lines = ["#!/usr/bin/env bash",
+                 f"# pipekit job wrapper of HTCondor submission {plan.tag} ({len(plan)} jobs); "
+                 "argument 1 is the job's index in it",
+                 "exec 2>&1  # one log per job: stderr joins stdout"]
+        if shared:
+            node = self.node_lines(plan, config, "$1")
+        else:
+            node = self._scratch_node_lines(plan, config)
+        if stageout:
+            where = shlex.quote(stageout) if shared else f'"$pk_dir"/{shlex.quote(os.path.basename(stageout))}'
+            node = node[:-1] + self._stageout_lines(node[-1], where, stageout)
+        return "\n".join(lines + node) + "\n"
+
+    def _scratch_node_lines(self, plan: SubmissionPlan, config: JobConfig) -> list[str]:
+        """node_lines() for a job whose files HTCondor transferred into its scratch directory."""
+        boot = config.bootstrap_file
+        cfg = dataclasses.replace(config, bootstrap_file=f"./{os.path.basename(str(boot))}"
+                                  if boot else None)
+        lines = self.node_lines(dataclasses.replace(plan, directory=self._SCRATCH), cfg, "$1")
+        if lines[0] != f"pk_dir={shlex.quote(self._SCRATCH)}":
+            raise RuntimeError("BaseJobFileFactory.node_lines() changed; adapt the HTCondor wrapper")
+        lines[0] = 'pk_dir="${_CONDOR_SCRATCH_DIR:-$PWD}"'
+        # HTCondor holds a job whose transfer_output_files do not exist: start with an empty one
+        return lines[:3] + [': > "$pk_status"'] + lines[3:]
+
+    def _stageout_lines(self, exec_line: str, stageout: str, shown: str) -> list[str]:
+        """Run the node command as a child (forwarding SIGTERM), then source the stage-out file
+        (*stageout*: its shell expression, *shown*: its name in the error message)."""
+        if not exec_line.startswith("exec "):
+            raise RuntimeError("BaseJobFileFactory.node_lines() changed; adapt the HTCondor wrapper")
+        code = self.stageout_exit_code
+        msg = shlex.quote(f"sourcing the stage-out file {shown} failed")
+        return [
+            exec_line[len("exec "):] + " &",
+            "pk_pid=$!",
+            "trap 'kill -TERM \"$pk_pid\" 2>/dev/null' TERM INT",
+            'wait "$pk_pid"; pk_code=$?',
+            'while kill -0 "$pk_pid" 2>/dev/null; do wait "$pk_pid"; pk_code=$?; done',
+            'if [ "$pk_code" -ne 0 ]; then exit "$pk_code"; fi',
+            f"if ! source {stageout}; then",
+            f"    printf '{{\"exit_code\": {code}, \"error\": \"%s\"}}\\n' {msg}"
+            ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"',
+            f"    exit {code}",
+            "fi",
+            "exit 0",
+        ]
