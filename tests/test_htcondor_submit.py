@@ -110,6 +110,7 @@ def test_one_description_queues_every_job_in_one_cluster_with_its_own_files(mod,
             plan.log_file(i), f"{d}/err_{i}.txt", f"{d}/condor_{i}.log")
         assert ad["Iwd"] == str(work) and ad["JobUniverse"] == 5  # vanilla
         assert ad["JobBatchName"] == plan.job_name and ad["ShouldTransferFiles"] == "NO"
+        assert "TARGET.FileSystemDomain == MY.FileSystemDomain" in str(ad["Requirements"])
         assert f"LAW_HTCONDOR_JOB_CLUSTER=4711 LAW_HTCONDOR_JOB_PROCESS={i}" in ad["Environment"]
         assert os.path.isfile(plan.spec_file(i))
     assert [ad["PipekitJobNum"] for ad in ads] == [0, 1, 2]
@@ -241,3 +242,35 @@ def test_dry_run_prints_a_description_htcondor_parses_and_the_condor_submit_comm
     assert re.search(r"^condor_submit -pool cm\.example\.org -name schedd1\.example\.org "
                      r"\S+/job\.sub$", out, re.M)
     assert not (work / "data").exists()  # nothing written
+
+
+def test_quickstart_in_the_docs_writes_a_description_htcondor_parses(tmp_path, home, htcondor):
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "htcondor.md").read_text()
+    section = docs.split("## Quickstart on a pool", 1)[1].split("\n## ", 1)[0]
+    edit = re.search(r"```python\n(.*?)```", section, re.S).group(1).splitlines()
+    commands = [line[2:] for line in re.findall(r"^\$ .*", section, re.M)]
+    assert commands[:2] == ["pipekit quickstart myanalysis", "cd myanalysis"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
+
+    def run(command: str, cwd: Path) -> str:
+        proc = subprocess.run(command.split(), cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    run(commands[0], tmp_path)
+    project = tmp_path / "myanalysis"
+    tasks = (project / "analysis" / "tasks.py").read_text().splitlines()
+    load = next(line for line in edit if line.startswith("law.contrib.load"))
+    square = next(line for line in edit if line.startswith("class Square("))
+    tasks.insert(tasks.index(next(t for t in tasks if t.startswith("import pipekit"))) + 1, load)
+    tasks[tasks.index(next(t for t in tasks if t.startswith("class Square(")))] = square
+    (project / "analysis" / "tasks.py").write_text("\n".join(tasks) + "\n")
+
+    out = run(commands[2] + " --dry-run", project)
+    description = re.search(r"# batch script \S+job\.sub:\n(.*?)\n# submit command:", out, re.S)
+    _, ads = expand(htcondor, description.group(1))
+    assert [ad["PipekitBranches"] for ad in ads] == ["0-1", "2-3", "4-5", "6-7", "8-9"]
+    assert {ad["Iwd"] for ad in ads} == {str(project)}
+    assert "/data/Square/count10/pipekit_htcondor_Square_" in ads[0]["Cmd"]
