@@ -180,3 +180,15 @@ def test_version_is_read_from_the_condor_version_line(bindings):
     assert st.parse_version("$CondorVersion: 10.0.9 Sep 28 2023 BuildID: 678271 $\n"
                             "$CondorPlatform: x86_64_AlmaLinux9 $") == (10, 0, 9)
     assert st.parse_version("condor_version: command not found") is None
+
+
+@pytest.mark.htcondor
+def test_jobs_scattered_over_a_large_cluster_are_split_over_constraints_of_bounded_size(classad):
+    scattered = [f"3.{p}" for p in range(0, 60000, 2)] + [f"9.{p}" for p in range(10)]
+    chunks = st.jobs_constraints(scattered, max_chars=20000)
+    assert len(chunks) > 1 and all(len(c) <= 20000 for c, _ in chunks)
+    assert sum(n for _, n in chunks) == len(scattered)
+    probe = ["3.0", "3.1", "3.59998", "3.59999", "9.9", "9.10"]
+    found = set().union(*(matching(classad, c, probe) for c, _ in chunks))
+    assert found == {"3.0", "3.59998", "9.9"}
+    assert len(st.jobs_constraints(scattered)[0][0]) <= st.MAX_CONSTRAINT

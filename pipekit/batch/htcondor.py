@@ -179,18 +179,17 @@ class HTCondorJobManager(BaseJobManager):
 
     def _history(self, job_ids: set[str]) -> dict[str, JobState]:
         """Jobs that left the queue, from condor_history (stops once all are found)."""
-        if not job_ids:
-            return {}
-        args = ["-constraint", ads.jobs_constraint(job_ids), "-limit", str(len(job_ids))]
-        try:
-            found = self._ads(["condor_history"], args, ads.QUERY_ATTRIBUTES)
-        except JobError:
-            return {}  # no history (or not readable): the loop reads the exit-status files
-        out = {}
-        for ad in found:
-            job_id = ads.ad_job_id(ad)
-            if job_id in job_ids:
-                out[job_id] = ads.job_state(ad, "condor_history")
+        out: dict[str, JobState] = {}
+        for constraint, n in ads.jobs_constraints(job_ids):  # one, unless jobs are very scattered
+            args = ["-constraint", constraint, "-limit", str(n)]
+            try:
+                found = self._ads(["condor_history"], args, ads.QUERY_ATTRIBUTES)
+            except JobError:
+                return out  # no history (or not readable): the loop reads the exit-status files
+            for ad in found:
+                job_id = ads.ad_job_id(ad)
+                if job_id in job_ids:
+                    out[job_id] = ads.job_state(ad, "condor_history")
         return out
 
     def find_submission(self, plan: SubmissionPlan) -> list[str] | None:

@@ -42,6 +42,8 @@ __all__ = [
     "classad_string",
     "clusters_constraint",
     "jobs_constraint",
+    "jobs_constraints",
+    "MAX_CONSTRAINT",
     "factory_progress",
     "unmaterialized",
     "removal_plan",
@@ -185,19 +187,46 @@ def _ranges(values: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-def jobs_constraint(job_ids: Iterable[str]) -> str:
-    """A constraint matching exactly *job_ids* (``"C.P"``), runs of ProcIds as ranges."""
+#: longest constraint in one argument (Linux refuses a single argument beyond 128 KiB)
+MAX_CONSTRAINT = 64 * 1024
+
+
+def jobs_constraints(job_ids: Iterable[str], max_chars: int = MAX_CONSTRAINT) -> list[tuple[str, int]]:
+    """
+    Constraints matching exactly *job_ids* (``"C.P"``), as ``(constraint, number of jobs)``;
+    runs of ProcIds become ranges, and only when even that is longer than *max_chars* (jobs
+    scattered over large clusters) is the set split over several constraints.
+    """
     by_cluster: dict[int, set[int]] = defaultdict(set)
     for job_id in job_ids:
         parsed = parse_job_id(job_id)
         if parsed:
             by_cluster[parsed[0]].add(parsed[1])
-    parts = []
+    chunks: list[dict[int, list[str]]] = [{}]
+    counts, size = [0], 0
     for cluster in sorted(by_cluster):
-        procs = [f"ProcId == {a}" if a == b else f"(ProcId >= {a} && ProcId <= {b})"
-                 for a, b in _ranges(by_cluster[cluster])]
-        parts.append(f"(ClusterId == {cluster} && ({' || '.join(procs)}))")
-    return " || ".join(parts) or "false"
+        for a, b in _ranges(by_cluster[cluster]):
+            term = f"ProcId == {a}" if a == b else f"(ProcId >= {a} && ProcId <= {b})"
+            cost = len(term) + 4 + (0 if cluster in chunks[-1] else 40)
+            if counts[-1] and size + cost > max_chars:
+                chunks.append({})
+                counts.append(0)
+                size, cost = 0, len(term) + 44
+            chunks[-1].setdefault(cluster, []).append(term)
+            counts[-1] += b - a + 1
+            size += cost
+    out = []
+    for chunk, n in zip(chunks, counts):
+        parts = [f"(ClusterId == {c} && ({' || '.join(terms)}))" for c, terms in chunk.items()]
+        if parts:
+            out.append((" || ".join(parts), n))
+    return out
+
+
+def jobs_constraint(job_ids: Iterable[str]) -> str:
+    """One constraint matching exactly *job_ids*, however long (see :func:`jobs_constraints`)."""
+    found = jobs_constraints(job_ids, max_chars=2**62)
+    return found[0][0] if found else "false"
 
 
 def factory_progress(ads: Sequence[dict[str, Any]]) -> dict[int, tuple[int, int | None]]:
