@@ -12,7 +12,8 @@ output / error paths, environment); constraints are evaluated by the official ``
 library. What is not: matchmaking, slots, file transfer, the event log, preemption, daemons and
 their timing. Jobs start at the next command after they were queued; a finished job leaves the
 queue for the history at once. ``hold.json`` in the state directory holds the first job with a
-given ``PipekitJobNum`` instead of starting it (a pool policy such as a memory limit).
+given ``PipekitJobNum`` instead of starting it (a pool policy such as a memory limit);
+``submit_fails.json`` makes the next condor_submit queue its jobs but fail (a lost answer).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class Pool:
         self.state["next_cluster"] += 1
         ads = list(sub.jobs(count=0, itemdata=iter(list(sub.itemdata())), clusterid=cluster))
         keep = ("ClusterId", "ProcId", "Cmd", "Arguments", "Iwd", "Out", "Err", "Environment",
-                "JobBatchName", "PipekitJobNum", "PipekitBranches")
+                "JobBatchName", "PipekitTag", "PipekitJobNum", "PipekitBranches")
         jobs = {f"{cluster}.{ad['ProcId']}": {**{k: ad.get(k) for k in keep}, "JobStatus": 1}
                 for ad in ads}
         limit = int(sub.expand("max_materialize") or 0) if "max_materialize" in text else 0
@@ -144,6 +145,11 @@ class Pool:
             self.state["pending"].update(jobs)
         else:
             self.state["queue"].update(jobs)
+        fail = self.dir / "submit_fails.json"
+        if fail.exists():  # the jobs are queued, but the answer is lost (a timeout, say)
+            fail.unlink()
+            print("ERROR: lost the connection to the schedd after queueing", file=sys.stderr)
+            return 1
         print(f"Submitting job(s){'.' * len(jobs)}\n{len(jobs)} job(s) submitted to cluster {cluster}.")
         return 0
 

@@ -118,7 +118,8 @@ def test_one_description_queues_every_job_in_one_cluster_with_its_own_files(mod,
         assert (ad["Out"], ad["Err"], ad["UserLog"]) == (
             plan.log_file(i), f"{d}/err_{i}.txt", f"{d}/condor_{i}.log")
         assert ad["Iwd"] == str(work) and ad["JobUniverse"] == 5  # vanilla
-        assert ad["JobBatchName"] == plan.job_name and ad["ShouldTransferFiles"] == "NO"
+        assert (ad["JobBatchName"], ad["PipekitTag"]) == (plan.job_name, plan.tag)
+        assert ad["ShouldTransferFiles"] == "NO"
         assert "TARGET.FileSystemDomain == MY.FileSystemDomain" in str(ad["Requirements"])
         assert f"LAW_HTCONDOR_JOB_CLUSTER=4711 LAW_HTCONDOR_JOB_PROCESS={i}" in ad["Environment"]
         assert os.path.isfile(plan.spec_file(i))

@@ -16,8 +16,8 @@ HTCondor: :class:`HTCondorJobManager` (condor_submit / condor_q / condor_history
   where they were written. File transfer (``[htcondor] shared_filesystem: False``): spec,
   bootstrap and stage-out files go with ``transfer_input_files`` and the exit-status file comes
   back with ``transfer_output_files``.
-- Every job is named ``batch_name = pk_<Family>_<tag>``, so a submission whose ids were never
-  recorded is found again by ``JobBatchName``.
+- Every job carries its submission's unique tag (``+PipekitTag``, and the batch name
+  ``pk_<Family>_<tag>``), so a submission whose ids were never recorded is found again.
 
 The submit description and the job's bash wrapper are written in
 :mod:`pipekit.batch.htcondor_files`; the ClassAd reading (JobStatus codes, constraints, late
@@ -193,7 +193,8 @@ class HTCondorJobManager(BaseJobManager):
         return out
 
     def find_submission(self, plan: SubmissionPlan) -> list[str] | None:
-        constraint = f"JobBatchName == {ads.classad_string(plan.job_name)}"
+        # PipekitTag, not JobBatchName: a -batch-name in submit_args would change the latter
+        constraint = f"PipekitTag == {ads.classad_string(plan.tag)}"
         try:
             found = self._ads(["condor_q"], ["-constraint", constraint], ("ClusterId", "ProcId"))
         except JobError as e:

@@ -189,6 +189,7 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
             f"log = {_path(d, 'job directory', f'condor_{idx}.log')}",
             f"notification = {_value(c.notification, 'notification')}",
             'environment = "LAW_HTCONDOR_JOB_CLUSTER=$(ClusterId) LAW_HTCONDOR_JOB_PROCESS=$(ProcId)"',
+            f'+PipekitTag = "{_value(plan.tag, "submission tag")}"',
             "+PipekitJobNum = $(pk_job)",
             '+PipekitBranches = "$(pk_branches)"',
         ]
