@@ -18,6 +18,8 @@ from pipekit.batch import htcondor_status as st
 from pipekit.errors import JobError
 from pipekit.job.base import FAILED, FINISHED, PENDING, RUNNING, UNKNOWN
 
+pytestmark = pytest.mark.htcondor
+
 
 def condor_json(*ads: dict) -> str:
     """Ads laid out as ``condor_q -json`` prints them (objects separated by a line ``,``)."""
@@ -113,7 +115,6 @@ def matching(classad, constraint: str, ids: list[str]) -> set[str]:
     return out
 
 
-@pytest.mark.htcondor
 def test_job_constraint_selects_exactly_the_asked_jobs_in_the_classad_library(classad):
     everything = [f"{c}.{p}" for c in (100, 101, 250) for p in range(40)]
     rng = random.Random(7)
@@ -124,7 +125,6 @@ def test_job_constraint_selects_exactly_the_asked_jobs_in_the_classad_library(cl
         i for i in everything if not i.startswith("100.")}
 
 
-@pytest.mark.htcondor
 def test_constraint_of_thirty_thousand_jobs_stays_one_short_argument(classad):
     wanted = [f"7.{p}" for p in range(30000) if p != 15000]
     constraint = st.jobs_constraint(wanted)
@@ -168,7 +168,6 @@ def test_condor_submit_output_gives_the_cluster_and_job_count():
     assert st.parse_submit_output("ERROR: on Line 3 of submit file") is None
 
 
-@pytest.mark.htcondor
 def test_version_is_read_from_the_condor_version_line(bindings):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -182,7 +181,6 @@ def test_version_is_read_from_the_condor_version_line(bindings):
     assert st.parse_version("condor_version: command not found") is None
 
 
-@pytest.mark.htcondor
 def test_jobs_scattered_over_a_large_cluster_are_split_over_constraints_of_bounded_size(classad):
     scattered = [f"3.{p}" for p in range(0, 60000, 2)] + [f"9.{p}" for p in range(10)]
     chunks = st.jobs_constraints(scattered, max_chars=20000)

@@ -14,6 +14,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.htcondor
+
 TASKS = '''
 import luigi
 import pipekit as law
