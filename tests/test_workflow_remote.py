@@ -47,6 +47,11 @@ class Remote(law.slurm.SlurmWorkflow, law.LocalWorkflow):
         return law.LocalFileTarget(f"data/{self.label}/b{self.branch}.txt")
 
 
+class Gpu(Remote):
+    def slurm_job_resources(self, job_num, branches):
+        return {"gpu": 1, "slots": len(branches)}
+
+
 class Elsewhere(Remote):
     def output(self):
         return luigi.LocalTarget(f"plain/{self.branch}.txt")
@@ -134,3 +139,9 @@ def test_cancel_and_cleanup_modes_act_even_when_the_outputs_exist(mod):
     assert wf.complete() is False
     assert mod.Remote(cleanup_jobs=True).complete() is False
     assert isinstance(wf.workflow_proxy.output()["collection"], luigi.Target)
+
+
+def test_luigi_resources_are_those_of_the_jobs_that_may_run_at_once(mod):
+    assert mod.Gpu(n=10, tasks_per_job=3).process_resources() == {"gpu": 4, "slots": 10}
+    assert mod.Gpu(n=10, tasks_per_job=3, parallel_jobs=2).process_resources() == {"gpu": 2, "slots": 6}
+    assert mod.Remote().process_resources() == {}

@@ -68,6 +68,13 @@ class Shims:
         path.write_text(f'#!/bin/bash\necho "{name} $*" >> "{self.log}"\n' + body)
         path.chmod(0o755)
 
+    def fail(self, name: str, message: str) -> None:
+        """Make *name* fail like a controller that does not answer (fault injection)."""
+        path = self.dir / name
+        path.write_text(f'#!/bin/bash\necho "{name} $*" >> "{self.log}"\n'
+                        f'echo "{name}: error: {message}" >&2\nexit 1\n')
+        path.chmod(0o755)
+
     def calls(self, name: str) -> list[str]:
         if not self.log.exists():
             return []

@@ -332,3 +332,16 @@ def test_jobs_beyond_max_array_size_go_into_several_arrays(tmp_path, out, shims)
     arrays = [c.split("--array=")[1].split()[0] for c in shims.calls("sbatch")]
     assert arrays == ["0-1", "0-1", "0"]
     assert shims.calls("scontrol") == []  # the configured size is not asked from Slurm
+
+
+def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
+    shims.fail("squeue", "slurm_load_jobs error: Socket timed out on send/recv operation")
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--always-fail", "2",
+                       "--retries", "0", *FAST, shims=shims)
+    assert proc.returncode == 1, proc.stdout
+    assert outputs(out) == expected(3, skip=(2,))
+    jobs = ledger_jobs(out)
+    assert [jobs[i]["state"] for i in range(3)] == ["finished", "finished", "failed"]
+    array = jobs[0]["job_id"].split("_")[0]
+    assert shims.calls("scontrol")[-1] == f"scontrol --oneliner show job {array}"
+    assert len(shims.calls("sbatch")) == 1
