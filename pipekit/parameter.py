@@ -130,9 +130,17 @@ class DurationParameter(Parameter):
     def parse(self, inp: Any) -> float:
         if inp in _EMPTY:
             inp = "0"
+        if isinstance(inp, str) and inp.strip().startswith("-"):
+            try:  # a negative plain number is an empty marker such as NO_FLOAT, not a duration
+                return float(inp)
+            except ValueError:
+                pass
         return parse_duration(inp, input_unit=self.unit, unit=self.unit)
 
     def serialize(self, value: Any) -> str:
+        if is_no_param(value) or (isinstance(value, (int, float)) and value < 0):
+            # NO_FLOAT / NO_INT (and other negative markers) must survive a round trip
+            return f"{value:g}" if isinstance(value, float) else str(value)
         seconds = parse_duration(value or 0, input_unit=self.unit, unit="s")
         return human_duration(seconds, colon_format=True)
 

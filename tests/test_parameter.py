@@ -468,3 +468,11 @@ def test_multi_range_from_command_line_gives_hashable_value():
 
     assert task.branches == ((0, 3), (7,))
     hash(task.branches)  # luigi caches task instances by parameter values
+
+
+def test_duration_parameter_round_trips_the_no_float_marker():
+    from pipekit.parameter import NO_FLOAT, DurationParameter
+
+    p = DurationParameter()
+    assert p.parse(p.serialize(NO_FLOAT)) == NO_FLOAT
+    assert p.parse(p.serialize(90.0)) == 90.0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -313,16 +314,31 @@ class SlurmJobManager(BaseJobManager):
         except CommandError as e:
             raise JobError(f"cannot tell whether submission {plan.tag} reached Slurm: {e}") from None
         if not ids and self.has_accounting():
-            proc = self._run(["sacct", "--noheader", "--parsable2", "--allocations",
-                              "--format=JobID", f"--name={plan.job_name}",
-                              "--starttime=1970-01-01"], check=False)
-            if proc.returncode != 0 and "disabled" in proc.stderr.lower():
-                self._accounting = False
-            ids = [i for line in proc.stdout.split() for i in _expand_ids(line)] if proc.returncode == 0 else []
+            ids = self._find_in_accounting(plan.job_name)
         if not ids:
             return None
         array = ids[0].split("_")[0]
         return [f"{array}_{i}" for i in range(len(plan))]
+
+    def _find_in_accounting(self, job_name: str, attempts: int = 5, delay: float = 2.0) -> list[str]:
+        """
+        Job ids named *job_name* in sacct. slurmctld hands job records to slurmdbd
+        asynchronously, so a job that ended seconds ago may not be there yet: ask a few times
+        before concluding that the submission never reached Slurm (which would submit it again).
+        """
+        cmd = ["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobID",
+               f"--name={job_name}", "--starttime=1970-01-01"]
+        for attempt in range(attempts):
+            proc = self._run(cmd, check=False)
+            if proc.returncode != 0 and "disabled" in proc.stderr.lower():
+                self._accounting = False
+                return []
+            ids = [i for line in proc.stdout.split() for i in _expand_ids(line)] if proc.returncode == 0 else []
+            if ids:
+                return ids
+            if attempt + 1 < attempts:
+                time.sleep(delay)
+        return []
 
     # -- cancelling -----------------------------------------------------------------------------
 

@@ -218,10 +218,15 @@ class Task(BaseTask):
     def logger(self) -> logging.Logger:
         return logging.getLogger(f"pipekit.task.{self.get_task_family()}")
 
-    def publish_message(self, msg: Any, stdout: Any = sys.stdout, scheduler: bool = True) -> None:
-        """Print *msg* and show it as the task's status message in the scheduler."""
+    def publish_message(self, msg: Any, stdout: Any = True, scheduler: bool = True) -> None:
+        """
+        Print *msg* (to the current ``sys.stdout``, or to the stream given as *stdout*; False or
+        None: not at all) and show it as the task's status message in the scheduler.
+        """
         msg = str(msg)
-        if stdout is not None:
+        if stdout is True:
+            stdout = sys.stdout  # looked up now: redirected output (notebooks, capture) gets it
+        if stdout:
             stdout.write(msg + "\n")
             stdout.flush()
         if scheduler and callable(getattr(self, "set_status_message", None)):
