@@ -82,3 +82,25 @@ class CharsElsewhere(Chars):
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+class SandboxedChars(law.SandboxTask, law.slurm.SlurmWorkflow, law.LocalWorkflow):
+    """Branches run as Slurm jobs, and inside each job in the bash sandbox of slurm_sandbox_env.sh."""
+
+    sandbox = "bash::" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "slurm_sandbox_env.sh")
+
+    out = luigi.Parameter()
+    n = luigi.IntParameter(default=3)
+    text = luigi.Parameter(default="plain")
+
+    def create_branch_map(self):
+        return {i: chr(97 + i % 26) for i in range(self.n)}
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.out, f"sandboxed_{self.branch}.json"))
+
+    def run(self):
+        self.output().dump({"branch": self.branch, "text": self.text,
+                            "value": os.environ.get("PK_SANDBOX_VALUE", ""),
+                            "slurm_job": os.environ.get("SLURM_JOB_ID", ""),
+                            "pid": os.getpid()}, formatter="json")
