@@ -176,7 +176,10 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
         return entries
 
     def listdir(self, path: str, pattern: str | None = None, type: str | None = None) -> list[str]:  # noqa: A002
-        entries = self._entries(path) if type else self.file_interface.listdir(path)
+        if not type:
+            names = self.file_interface.listdir_names(path)
+            return [n for n in names if not pattern or fnmatch.fnmatch(n, pattern)]
+        entries = self._entries(path)
         return [
             e.name
             for e in entries
@@ -187,7 +190,7 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
     def existing_names(self, dirpath: str) -> set[str] | None:
         """Names in *dirpath* from one listing; None when it does not exist."""
         try:
-            return {e.name for e in self.file_interface.listdir(dirpath)}
+            return set(self.file_interface.listdir_names(dirpath))
         except TargetMissingError:
             return None
 

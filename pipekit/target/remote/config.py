@@ -23,6 +23,7 @@ A section (``[wlcg_fs]``, or a named one such as ``[wlcg_fs_analysis]``) holds, 
     file_interface: auto    # gfal, fsspec, or auto: gfal2 when importable (fsspec for S3)
     gfal_transfer_timeout: 3600
     gfal_transfer_nbstreams: 1
+    gfal_transfer_mode: auto  # stream (gfal2 file API; default for root://) or copy (filecopy)
     s3_endpoint_url: http://127.0.0.1:5000   # s3_* and fsspec_* options go to fsspec
     s3_key: ...
 
@@ -79,6 +80,7 @@ _DEFAULTS: dict[str, Any] = {
     "file_interface": "auto",
     "gfal_transfer_timeout": 3600,
     "gfal_transfer_nbstreams": 1,
+    "gfal_transfer_mode": "auto",
 }
 
 
@@ -178,6 +180,7 @@ def read_fs_options(section: str, fallback: str | None = None) -> dict[str, Any]
         "file_interface": str(get("file_interface")).strip().lower(),
         "transfer_timeout": typed("gfal_transfer_timeout", float),
         "transfer_nbstreams": typed("gfal_transfer_nbstreams", int),
+        "transfer_mode": str(get("gfal_transfer_mode")).strip().lower(),
     }
     storage: dict[str, Any] = {}
     for sec in (fallback, section):  # the named section wins
@@ -233,6 +236,7 @@ def make_file_interface(opts: dict[str, Any], **extra: Any) -> RemoteFileInterfa
         return GFALFileInterface(
             transfer_timeout=opts["transfer_timeout"],
             transfer_nbstreams=opts["transfer_nbstreams"],
+            transfer_mode=opts["transfer_mode"],
             checksum=opts["checksum"],
             **common,
             **extra,

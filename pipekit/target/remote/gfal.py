@@ -24,7 +24,7 @@ import stat as stat_module
 import threading
 from typing import Any
 
-from pipekit.errors import MissingExtraError, TransientRemoteError
+from pipekit.errors import PipekitError, TransientRemoteError
 from pipekit.target.remote.interface import (
     ListEntry,
     RemoteFileInterface,
@@ -32,7 +32,7 @@ from pipekit.target.remote.interface import (
     classify_errno,
 )
 
-__all__ = ["GFALFileInterface", "import_gfal2", "XRD_ENV_DEFAULTS"]
+__all__ = ["GFALFileInterface", "GFAL2NotFoundError", "import_gfal2", "XRD_ENV_DEFAULTS"]
 
 #: XrdCl settings pipekit needs for its own retries to work (see the module docstring)
 XRD_ENV_DEFAULTS = {
@@ -41,6 +41,10 @@ XRD_ENV_DEFAULTS = {
     "XRD_STREAMERRORWINDOW": "0",
     "XRD_REQUESTTIMEOUT": "300",
 }
+
+#: schemes whose transfers go through the file API by default (see GFALFileInterface)
+_XROOTD_SCHEMES = ("root://", "roots://", "xroot://", "xroots://")
+_CHUNK = 8 << 20
 
 #: errno values meaning "the server does not offer this" (chmod, checksum, third-party copy)
 _UNSUPPORTED = {errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPROTONOSUPPORT}
@@ -53,22 +57,32 @@ def import_gfal2() -> Any:
     try:
         import gfal2
     except ImportError:
-        raise MissingExtraError(
-            "gfal2",
-            "gfal",
-            "root://, dav:// and other grid storage (gfal2 is not on PyPI: install the system "
-            "package python3-gfal2 and make it importable, see docs/remote-targets.md; "
-            "or use file_interface: fsspec)",
+        raise GFAL2NotFoundError(
+            "the gfal2 Python bindings are needed for root://, dav:// and other grid storage but "
+            "cannot be imported; they are not on PyPI: install the system package python3-gfal2 "
+            "and make it importable from your venv (see docs/remote-targets.md), or set "
+            "file_interface: fsspec for this file system"
         ) from None
     return gfal2
+
+
+class GFAL2NotFoundError(PipekitError, ImportError):
+    """The gfal2 bindings cannot be imported (they come from the system, not from PyPI)."""
 
 
 class GFALFileInterface(RemoteFileInterface):
     """
     Remote operations through gfal2. Options (also from law.cfg, prefixed ``gfal_``):
-    *transfer_timeout* (s), *transfer_nbstreams*, *gfal_options* (``{"integer": [(group, key,
-    value)], "string": [...], "bool": [...]}``, set on every context) and *checksum*
-    (``"adler32"`` or None: algorithm asked from the server to verify copies).
+    *transfer_timeout* (s), *transfer_nbstreams*, *transfer_mode*, *gfal_options*
+    (``{"integer": [(group, key, value)], "string": [...], "bool": [...]}``, set on every
+    context) and *checksum* (``"adler32"`` or None: algorithm asked from the server to verify
+    copies).
+
+    *transfer_mode* ``"auto"`` streams XRootD uploads and downloads through gfal2's file API
+    and uses gfal2's filecopy for everything else; ``"stream"`` / ``"copy"`` force one. The file
+    API is fork-safe: after a process has used filecopy on root://, a forked child's filecopy
+    hangs in XrdCl's copy job (LocalWorkflow forks its workers, analyses use multiprocessing).
+    It is also twice as fast for small files; filecopy moves big files about 1.5x faster.
     """
 
     name = "gfal"
@@ -79,6 +93,7 @@ class GFALFileInterface(RemoteFileInterface):
         bases: dict | None = None,
         transfer_timeout: float = 3600,
         transfer_nbstreams: int = 1,
+        transfer_mode: str = "auto",
         gfal_options: dict | None = None,
         checksum: str | None = "adler32",
         **kwargs: Any,
@@ -86,6 +101,9 @@ class GFALFileInterface(RemoteFileInterface):
         super().__init__(base, bases, **kwargs)
         self.transfer_timeout = int(transfer_timeout)
         self.transfer_nbstreams = int(transfer_nbstreams)
+        if transfer_mode not in ("auto", "stream", "copy"):
+            raise ValueError(f"transfer_mode must be auto, stream or copy, got {transfer_mode!r}")
+        self.transfer_mode = transfer_mode
         self.gfal_options = gfal_options or {}
         self.checksum_algorithm = checksum or None
         self._no_tpc = False
@@ -175,6 +193,10 @@ class GFALFileInterface(RemoteFileInterface):
             )
         return entries
 
+    def _do_listdir_names(self, uri: str) -> list[str]:
+        # a plain listing without stat: a third of the time of readpp for 1000 entries on XRootD
+        return [n for n in self.context().listdir(uri) if n not in (".", "..")]
+
     def _do_mkdir(self, uri: str, perm: int | None, recursive: bool) -> None:
         ctx = self.context()
         mode = 0o755 if perm is None else perm
@@ -202,15 +224,43 @@ class GFALFileInterface(RemoteFileInterface):
             raise
         return True
 
+    def streams(self, uri: str) -> bool:
+        """Whether transfers to/from *uri* go through gfal2's file API instead of filecopy."""
+        if self.transfer_mode != "auto":
+            return self.transfer_mode == "stream"
+        return uri.startswith(_XROOTD_SCHEMES)
+
     def _do_upload(self, local_path: str, uri: str) -> None:
-        self.context().filecopy(
-            self._transfer_params(), "file://" + os.path.abspath(local_path), uri
-        )
+        if not self.streams(uri):
+            local = "file://" + os.path.abspath(local_path)
+            self.context().filecopy(self._transfer_params(), local, uri)
+            return
+        remote = self.context().open(uri, "w")
+        try:
+            with open(local_path, "rb") as src:
+                while True:
+                    chunk = src.read(_CHUNK)
+                    if not chunk:
+                        break
+                    remote.write(chunk)
+        finally:
+            del remote  # closes it; a failed close shows up in the verification that follows
 
     def _do_download(self, uri: str, local_path: str) -> None:
-        self.context().filecopy(
-            self._transfer_params(), uri, "file://" + os.path.abspath(local_path)
-        )
+        if not self.streams(uri):
+            local = "file://" + os.path.abspath(local_path)
+            self.context().filecopy(self._transfer_params(), uri, local)
+            return
+        remote = self.context().open(uri, "r")
+        try:
+            with open(local_path, "wb") as dst:
+                while True:
+                    chunk = remote.read_bytes(_CHUNK)
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+        finally:
+            del remote
 
     def _do_copy(self, src_uri: str, dst_uri: str) -> bool:
         if self._no_tpc:

@@ -56,7 +56,6 @@ PERMANENT_ERRNOS = frozenset(
     {
         errno.EACCES,
         errno.EPERM,
-        errno.ENOTDIR,
         errno.EISDIR,
         errno.ENOTEMPTY,
         errno.EINVAL,
@@ -274,6 +273,10 @@ class RemoteFileInterface:
     def listdir(self, path: str) -> list[ListEntry]:
         return self.call("listdir", path, lambda b: self._do_listdir(join_uri(b, path)))
 
+    def listdir_names(self, path: str) -> list[str]:
+        """Names in a directory, without types: one request, cheaper where the backend can."""
+        return self.call("listdir", path, lambda b: self._do_listdir_names(join_uri(b, path)))
+
     def mkdir(self, path: str, perm: int | None = None, recursive: bool = True) -> None:
         if not self.has_directories:
             return
@@ -347,6 +350,9 @@ class RemoteFileInterface:
     def _do_listdir(self, uri: str) -> list[ListEntry]:
         raise NotImplementedError
 
+    def _do_listdir_names(self, uri: str) -> list[str]:
+        return [e.name for e in self._do_listdir(uri)]
+
     def _do_mkdir(self, uri: str, perm: int | None, recursive: bool) -> None:
         raise NotImplementedError
 
@@ -379,6 +385,8 @@ def classify_errno(code: int | None, message: str, op: str, uri: str) -> Excepti
     """The pipekit error for an errno-style failure of *op* on *uri*."""
     if code == errno.ENOENT:
         return TargetMissingError(f"{op} of {uri}: it does not exist")
+    if code == errno.ENOTDIR:  # a path below a file, or a file listed as a directory
+        return TargetMissingError(f"{op} of {uri}: it is not a directory")
     if code == errno.EEXIST:
         return TargetExistsError(f"{op} of {uri}: it exists already")
     if code in PERMANENT_ERRNOS:

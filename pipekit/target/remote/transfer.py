@@ -7,7 +7,9 @@ An upload goes to a hidden temporary name next to its destination (``.name.pktmp
 and is renamed into place only after it was verified: by the server's checksum where it offers
 one (adler32 on XRootD), else by size. On object stores (S3), where an upload is invisible until
 complete, it goes straight to its key. A directory is uploaded into a temporary directory that
-then replaces the destination as a whole. Downloads land in a temporary sibling and are renamed.
+then replaces the destination as a whole (on object stores, which have no directories, the old
+keys are removed and the new ones uploaded: each key is atomic, the set is not). Downloads land
+in a temporary sibling and are renamed.
 """
 
 from __future__ import annotations
@@ -170,6 +172,10 @@ class RemoteTransfers:
     def _upload_tree(self, src: str, dst: str, perm: int | None) -> str:
         fi = self.file_interface
         stage = dst if not fi.has_directories else remote_tmp_name(dst)
+        if stage == dst:
+            # object stores have no directories to swap: the old keys go first, then the new
+            # ones are uploaded (each key appears atomically, the "directory" does not)
+            self.remove(dst, silent=True)
         try:
             for dirpath, _, files in os.walk(src):
                 rel = os.path.relpath(dirpath, src)
