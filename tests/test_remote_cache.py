@@ -126,3 +126,17 @@ def test_two_processes_share_one_download(store, tmp_path):
         p.join(timeout=60)
     assert sum(n for n, _ in results) == 1  # one of them downloaded, the other waited and used it
     assert {d for _, d in results} == {hashlib.sha1(data).hexdigest()}  # both read complete data
+
+
+def test_laws_cache_config_argument_builds_the_cache(store, tmp_path):
+    fi = FSSpecFileInterface(f"file://{store}", retries=0)
+    fs = RemoteFileSystem(
+        fi,
+        name="lawstyle",
+        use_cache=True,
+        cache_config={"root": str(tmp_path / "c"), "max_size": 1},
+    )
+    (store / "x.txt").write_text("x")
+    assert RemoteFileTarget("/x.txt", fs=fs).load(formatter="text") == "x"
+    assert fs.cache.max_size == 1024**2 and fs.cache.stats["downloads"] == 1
+    assert fs.cache.base.startswith(str(tmp_path / "c" / "lawstyle_"))

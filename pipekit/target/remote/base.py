@@ -69,7 +69,8 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
     """
     A remote storage location reached through *file_interface*. *validate_copy*: verify
     transfers (checksum where offered, else size); *cache*: a :class:`RemoteCache` used by
-    ``localize("r")`` / ``load`` / ``open("r")`` when *use_cache* is on.
+    ``localize("r")`` / ``load`` / ``open("r")`` when *use_cache* is on (law's ``cache_config``
+    dict is accepted as well).
     """
 
     name = "remote_fs"
@@ -88,6 +89,8 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
         if name:
             self.name = name
         self.validate_copy = validate_copy
+        if cache is None and (kwargs.get("cache_config") or {}).get("root"):
+            cache = _law_cache(kwargs["cache_config"], self.name, file_interface.base[0])
         self.cache = cache
         self.use_cache = bool(use_cache and cache is not None)
 
@@ -326,7 +329,11 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
             return
         tmp = tmp_path(split_tmp_name(self.basename(path))[1])
         try:
-            yield self.copy_to_local(path, tmp)
+            if is_dir:
+                self.copy_to_local(path, tmp)
+            else:  # no stat first: the download itself tells whether the file is there
+                self._download_file(path, tmp)
+            yield tmp
         finally:
             if os.path.isdir(tmp):
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -374,6 +381,20 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
             if not self.use_cache:
                 os.remove(local)  # the open file keeps its data; nothing to clean up later
             return f
+
+
+def _law_cache(config: dict, name: str, base: str) -> RemoteCache:
+    """A cache from law's ``cache_config`` dict (``root``, ``max_size`` in MB, perms, ...)."""
+    import hashlib
+
+    return RemoteCache(
+        config["root"],
+        f"{name}_{hashlib.sha1(base.encode()).hexdigest()[:8]}",
+        max_size=float(config.get("max_size") or 0) * 1024**2,
+        mtime_patience=float(config.get("mtime_patience", 1.0)),
+        file_perm=config.get("file_perm"),
+        dir_perm=config.get("dir_perm"),
+    )
 
 
 class RemoteTarget(FileSystemTarget):
