@@ -12,7 +12,14 @@ alive() { [ -f "$1" ] && local p && p=$(cat "$1") && [ -n "$p" ] && kill -0 "$p"
 ensure_storage_venv() {
     local marker=$STORAGE_VENV/.pins
     [ -f "$marker" ] && [ "$(cat "$marker")" = "$STORAGE_PINS" ] && return 0
-    [ -x "$STORAGE_VENV/bin/python" ] || python3 -m venv "$STORAGE_VENV"
+    if [ ! -x "$STORAGE_VENV/bin/python" ]; then
+        # Debian's own python3 needs python3-venv for "-m venv" (a pyenv/python.org one does not)
+        python3 -m venv "$STORAGE_VENV" 2>/dev/null || {
+            rm -rf "$STORAGE_VENV"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+            python3 -m venv "$STORAGE_VENV"
+        }
+    fi
     # shellcheck disable=SC2086
     "$STORAGE_VENV/bin/pip" install -q --disable-pip-version-check $STORAGE_PINS
     echo "$STORAGE_PINS" > "$marker"

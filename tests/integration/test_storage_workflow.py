@@ -58,6 +58,13 @@ def test_workflow_on_xrootd_completes_and_status_lists_once(tmp_path, require_se
         pipekit.target.remote: DEBUG
     """,
     )
+    try:
+        check_workflow(work, sub)
+    finally:
+        shutil.rmtree(XRD_DATA / "pipekit-tests" / sub, ignore_errors=True)
+
+
+def check_workflow(work: Path, sub: str) -> None:
     run = run_cli(["run", "tasks.Squares", "--workers", "2"], work, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     out = XRD_DATA / "pipekit-tests" / sub / "squares"
@@ -75,4 +82,3 @@ def test_workflow_on_xrootd_completes_and_status_lists_once(tmp_path, require_se
     again = run_cli(["run", "tasks.Squares"], work, timeout=60)
     assert again.returncode == 0
     assert [line for line in again.stdout.splitlines() if line.startswith("upload ")] == []
-    shutil.rmtree(XRD_DATA / "pipekit-tests" / sub, ignore_errors=True)
