@@ -9,6 +9,7 @@ directory), so that stopping it disturbs no other test.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -48,6 +49,7 @@ def flaky_server(require_service):
     require_service("xrootd", reason is None, reason or "")
     yield
     infra("xrootd", "stop", env=FLAKY)
+    shutil.rmtree(FLAKY_DATA, ignore_errors=True)  # the next start creates it again
 
 
 def stop_when(condition, timeout: float = 30) -> threading.Thread:
