@@ -16,8 +16,11 @@ __all__ = ["load", "loaded"]
 _loaded: dict[str, ModuleType] = {}
 
 
-def load(*names: str) -> list[ModuleType]:
-    """Import ``pipekit.<name>`` for each name and set it as attribute of ``pipekit``."""
+def load(*names: str) -> ModuleType | list[ModuleType]:
+    """
+    Import ``pipekit.<name>`` for each name and set it as attribute of ``pipekit``. Returns the
+    module for one name, the list of modules for several.
+    """
     import pipekit
     from pipekit.errors import UsageError
 
@@ -37,7 +40,7 @@ def load(*names: str) -> list[ModuleType]:
         auto_load = getattr(module, "auto_load", None)
         if callable(auto_load):  # as in law: e.g. loading "ipython" registers the magics
             auto_load()
-    return modules
+    return modules[0] if len(modules) == 1 else modules
 
 
 def loaded() -> list[str]:

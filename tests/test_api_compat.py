@@ -1,7 +1,6 @@
 """
 The law-compatible surface: every name of the compatibility list (``import pipekit as law``)
-exists where law has it. Names from parts that are still being built elsewhere in the project
-are reported as xfail with the module they wait for; anything else missing fails.
+exists where law has it; any missing name fails.
 """
 
 from __future__ import annotations
@@ -11,24 +10,6 @@ import importlib
 import pytest
 
 import pipekit
-
-#: modules being built in other parts of the project -> what provides them
-PENDING = {
-    "pipekit.target.mirrored": "mirrored targets (remote storage work)",
-    "pipekit.target.remote": "remote targets (remote storage work)",
-    "pipekit.sandbox": "sandboxes (sandbox work)",
-    "pipekit.job": "job managers (batch work)",
-    "pipekit.batch": "batch systems (batch work)",
-    "pipekit.contrib": "contrib.load (Slurm work)",
-    "pipekit.htcondor": "HTCondor workflow (batch work)",
-    "pipekit.slurm": "Slurm workflow (batch work)",
-    "pipekit.docker": "Docker sandbox (sandbox work)",
-    "pipekit.singularity": "Singularity sandbox (sandbox work)",
-    "pipekit.gfal": "gfal2 file interface (remote storage work)",
-    "pipekit.wlcg": "WLCG targets (remote storage work)",
-    "pipekit.dropbox": "Dropbox targets (remote storage work)",
-    "pipekit.ipython": "IPython magics (notebook work)",
-}
 
 TOP_LEVEL = """
     Register Task WrapperTask ExternalTask SandboxTask
@@ -146,24 +127,10 @@ SANDBOX_HOOKS = [
 ]
 
 
-def _pending(error: ModuleNotFoundError) -> str | None:
-    missing = error.name or ""
-    for module, what in PENDING.items():
-        if missing == module or missing.startswith(module + "."):
-            return f"{missing} does not exist yet: {what}"
-    return None
-
-
 def resolve(path: str):
-    """``"pipekit.X.Y"`` -> the object, xfailing when it waits for a pending module."""
+    """``"pipekit.X.Y"`` -> the object (an ImportError or AttributeError fails the test)."""
     module, _, name = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as e:
-        reason = _pending(e)
-        if reason:
-            pytest.xfail(reason)
-        raise
+    return getattr(importlib.import_module(module), name)
 
 
 @pytest.mark.parametrize("name", TOP_LEVEL)
@@ -180,17 +147,11 @@ def test_subpackage_name_is_importable_directly(name, attr):
 @pytest.mark.parametrize("name", list(SUBPACKAGES))
 def test_contrib_load_makes_the_subpackage_an_attribute(name):
     contrib = resolve("pipekit.contrib")
-    resolve(f"pipekit.{name}.__name__")  # xfails while the module itself is pending
     contrib.load(name)
     module = getattr(pipekit, name)
     assert all(hasattr(module, attr) for attr in SUBPACKAGES[name])
 
 
-@pytest.mark.xfail(
-    reason="known gap: pipekit.contrib.load() returns a list even for one name; "
-    "law returns the module itself (reported to the lead)",
-    strict=False,
-)
 def test_contrib_load_of_one_name_returns_the_module():
     assert resolve("pipekit.contrib").load("tasks") is pipekit.tasks
 
@@ -199,12 +160,7 @@ def test_contrib_load_of_one_name_returns_the_module():
 def test_decorator_exists(name):
     from pipekit import decorator
 
-    try:
-        assert callable(getattr(decorator, name))
-    except AttributeError as e:
-        if "comes from pipekit.sandbox" in str(e):
-            pytest.xfail("pipekit.sandbox.base does not exist yet: sandboxes (sandbox work)")
-        raise
+    assert callable(getattr(decorator, name))
 
 
 @pytest.mark.parametrize("name", UTIL)

@@ -9,10 +9,15 @@ from pipekit.errors import UsageError
 
 
 def test_load_makes_the_package_an_attribute_of_pipekit():
-    (mod,) = law.contrib.load("slurm")
+    mod = law.contrib.load("slurm")
     assert law.slurm is mod
     assert law.slurm.SlurmWorkflow.__name__ == "SlurmWorkflow"
     assert "slurm" in law.contrib.loaded()
+
+
+def test_load_of_several_names_returns_their_modules():
+    mods = law.contrib.load("slurm", "htcondor")
+    assert mods == [law.slurm, law.htcondor]
 
 
 def test_unknown_package_is_a_usage_error():
