@@ -241,7 +241,7 @@ def fetch_task_output(task: Any, spec: str) -> None:
     from pipekit.target.local import LocalDirectoryTarget
 
     dst = LocalDirectoryTarget(dst_dir)
-    for t, target in _iter_output_targets(task, depth):
+    for _, target in _iter_output_targets(task, depth):
         if not isinstance(target, FileSystemTarget):
             continue
         if not target.exists():
