@@ -10,7 +10,15 @@ from typing import Any, Iterable, Sequence
 
 from pipekit.errors import ParameterError
 
-__all__ = ["parse_ranges", "expand_ranges", "join_ranges", "range_expand", "range_join", "OPEN"]
+__all__ = [
+    "consecutive_runs",
+    "parse_ranges",
+    "expand_ranges",
+    "join_ranges",
+    "range_expand",
+    "range_join",
+    "OPEN",
+]
 
 #: marks an open edge of a range
 OPEN = None
@@ -62,20 +70,24 @@ def expand_ranges(ranges: Iterable[Sequence], min_value: int = 0, max_value: int
     return sorted(values)
 
 
+def consecutive_runs(values: Iterable[int]) -> list[tuple[int, int]]:
+    """``[0, 1, 2, 7, 9, 10]`` -> ``[(0, 2), (7, 7), (9, 10)]``: first and last of each run."""
+    vals = sorted(set(values))
+    runs: list[tuple[int, int]] = []
+    for v in vals:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], v)
+        else:
+            runs.append((v, v))
+    return runs
+
+
 def join_ranges(values: Iterable[int], max_ranges: int | None = None) -> str:
     """
     ``[0,1,2,3,7,9,10]`` -> ``"0-3,7,9-10"``; with *max_ranges*, at most that many ranges are
     shown and the middle is elided (``"0-3,...,9-10"``).
     """
-    vals = sorted(set(values))
-    parts: list[str] = []
-    i = 0
-    while i < len(vals):
-        j = i
-        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
-            j += 1
-        parts.append(str(vals[i]) if i == j else f"{vals[i]}-{vals[j]}")
-        i = j + 1
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in consecutive_runs(values)]
     if max_ranges and len(parts) > max_ranges:
         # show at most max_ranges ranges: the first half (rounded up) and the last half
         head = (max_ranges + 1) // 2
@@ -158,15 +170,8 @@ def range_join(
     law's ``range_join``: ``[1, 2, 3, 5]`` -> ``[(1, 4), (5,)]`` (end excluded unless
     *include_end*), or ``"1:4,5"`` with *to_str*.
     """
-    values = sorted({_to_int(n, n) for n in numbers})
-    ranges: list[tuple] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        ranges.append((values[i],) if i == j else (values[i], values[j] + int(not include_end)))
-        i = j + 1
+    ranges = [(a,) if a == b else (a, b + int(not include_end))
+              for a, b in consecutive_runs(_to_int(n, n) for n in numbers)]
     if to_str:
         return sep.join(str(r[0]) if len(r) == 1 else f"{r[0]}{range_sep}{r[1]}" for r in ranges)
     return ranges

@@ -20,6 +20,7 @@ from pipekit.target.collection import SiblingFileCollection, TargetCollection
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileTarget
 from pipekit.task.base import Task
+from pipekit.workflow.parameter import branches_to_ranges
 from pipekit.workflow.local import LocalWorkflow
 
 __all__ = ["RunOnceTask", "TransferLocalFile", "ForestMerge", "MergeTree"]
@@ -163,17 +164,6 @@ _forest_cache: dict[tuple, tuple[list[MergeTree], list[int]]] = {}
 _TREE_PARAMS = frozenset(
     {"tree_index", "tree_depth", "branch", "branches", "keep_nodes", "workflow"}
 )
-
-
-def _compact_ranges(branches: list[int]) -> tuple:
-    vals, out, i = sorted(set(branches)), [], 0
-    while i < len(vals):
-        j = i
-        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
-            j += 1
-        out.append((vals[i],) if i == j else (vals[i], vals[j] + 1))
-        i = j + 1
-    return tuple(out)
 
 
 class ForestMerge(LocalWorkflow):
@@ -362,7 +352,7 @@ class ForestMerge(LocalWorkflow):
             return {}
         return {
             "forest_merge": self._req_tree(
-                branch=-1, tree_depth=depth + 1, branches=_compact_ranges(children)
+                branch=-1, tree_depth=depth + 1, branches=branches_to_ranges(children)
             )
         }
 

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from pipekit.notify.http import post_json
-from pipekit.parameter import NotifyParameter
+from pipekit.notify.parameter import ChatNotifyParameter
 
 __all__ = ["notify_mattermost", "NotifyMattermostParameter"]
 
@@ -70,19 +70,10 @@ def notify_mattermost(
     return post_json(hook_url, payload) is not None
 
 
-class NotifyMattermostParameter(NotifyParameter):
+class NotifyMattermostParameter(ChatNotifyParameter):
     """``--notify-mattermost``: post to Mattermost when the task finished (with ``@notify``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        kwargs.setdefault(
-            "description",
-            "when true, send a Mattermost notification when the task finished (run() needs "
-            "@law.decorator.notify)",
-        )
-        super().__init__(*args, **kwargs)
-
-    def get_transport(self) -> dict:
-        return {"func": self.notify, "raw": True, "colored": False}
+    service = "Mattermost"
 
     @classmethod
     def notify(cls, success: bool, title: str, content: dict, **kwargs: Any) -> bool:

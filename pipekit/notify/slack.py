@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from pipekit.notify.http import json_ok, post_json, read_secret
-from pipekit.parameter import NotifyParameter
+from pipekit.notify.parameter import ChatNotifyParameter
 
 __all__ = ["notify_slack", "NotifySlackParameter", "DEFAULT_API_URL"]
 
@@ -78,19 +78,10 @@ def notify_slack(
     return False
 
 
-class NotifySlackParameter(NotifyParameter):
+class NotifySlackParameter(ChatNotifyParameter):
     """``--notify-slack``: send a Slack message when the task finished (with ``@notify``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        kwargs.setdefault(
-            "description",
-            "when true, send a Slack notification when the task finished (run() needs "
-            "@law.decorator.notify)",
-        )
-        super().__init__(*args, **kwargs)
-
-    def get_transport(self) -> dict:
-        return {"func": self.notify, "raw": True, "colored": False}
+    service = "Slack"
 
     @classmethod
     def notify(cls, success: bool, title: str, content: dict, **kwargs: Any) -> bool:

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from pipekit.notify.http import json_ok, post_json, read_secret
-from pipekit.parameter import NotifyParameter
+from pipekit.notify.parameter import ChatNotifyParameter
 
 __all__ = ["notify_telegram", "NotifyTelegramParameter", "DEFAULT_API_URL"]
 
@@ -57,19 +57,10 @@ def notify_telegram(
     return json_ok(post_json(f"{api_url}/bot{token}/sendMessage", payload), "Telegram")
 
 
-class NotifyTelegramParameter(NotifyParameter):
+class NotifyTelegramParameter(ChatNotifyParameter):
     """``--notify-telegram``: send a Telegram message when the task finished (with ``@notify``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        kwargs.setdefault(
-            "description",
-            "when true, send a Telegram notification when the task finished (run() needs "
-            "@law.decorator.notify)",
-        )
-        super().__init__(*args, **kwargs)
-
-    def get_transport(self) -> dict:
-        return {"func": self.notify, "raw": True, "colored": False}
+    service = "Telegram"
 
     @classmethod
     def notify(cls, success: bool, title: str, content: dict, **kwargs: Any) -> bool:

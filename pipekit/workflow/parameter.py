@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from pipekit.errors import BranchError
 from pipekit.parameter import CSVParameter, Parameter
-from pipekit.ranges import OPEN, join_ranges, parse_ranges
+from pipekit.ranges import OPEN, consecutive_runs, join_ranges, parse_ranges
 from pipekit.structure import no_value
 
 __all__ = [
@@ -128,16 +128,7 @@ def match_branches(
 
 def branches_to_ranges(branches: Iterable[int]) -> tuple:
     """Branch numbers as the tuple of ranges :class:`BranchesParameter` holds (runs joined)."""
-    vals = sorted(set(branches))
-    out: list[tuple] = []
-    i = 0
-    while i < len(vals):
-        j = i
-        while j + 1 < len(vals) and vals[j + 1] == vals[j] + 1:
-            j += 1
-        out.append((vals[i],) if i == j else (vals[i], vals[j] + 1))
-        i = j + 1
-    return tuple(out)
+    return tuple((a,) if a == b else (a, b + 1) for a, b in consecutive_runs(branches))
 
 
 def resolve_workflow_params(cls: type, values: dict[str, Any]) -> dict[str, Any]:
