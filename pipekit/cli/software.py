@@ -17,10 +17,10 @@ import argparse
 import importlib.metadata
 import importlib.util
 import os
-import re
 import shutil
 import sys
 
+from pipekit.distributions import dependency_modules as _dependency_modules
 from pipekit.errors import PipekitError
 
 __all__ = [
@@ -34,8 +34,6 @@ __all__ = [
 #: distributions whose code jobs need; their requirements are added recursively
 ROOT_DISTRIBUTIONS = ("pipekit", "luigi")
 
-_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
 
 def software_dir() -> str:
     """``[core] software_dir`` (expanded), or ``$LAW_HOME/software`` when unset."""
@@ -45,59 +43,9 @@ def software_dir() -> str:
     return os.path.abspath(path) if path else law_home_path("software")
 
 
-def _required_names(dist: importlib.metadata.Distribution) -> list[str]:
-    names = []
-    for req in dist.requires or []:
-        name, _, marker = req.partition(";")
-        if "extra" in marker:
-            continue  # optional extras are the user's choice, not a job's need
-        m = _REQ_NAME.match(name)
-        if m:
-            names.append(m.group(1))
-    return names
-
-
-def _top_level_modules(dist: importlib.metadata.Distribution) -> list[str]:
-    text = dist.read_text("top_level.txt")
-    if text:
-        return [n.strip() for n in text.splitlines() if n.strip()]
-    names: list[str] = []
-    for f in dist.files or []:
-        first = f.parts[0]
-        if first.endswith((".dist-info", ".egg-info", ".pth")) or first in (
-            "..",
-            "__pycache__",
-            "bin",
-        ):
-            continue
-        if first.startswith(("__editable__", "_distutils_hack")):
-            continue
-        name = first[:-3] if len(f.parts) == 1 and first.endswith(".py") else first
-        if len(f.parts) == 1 and not first.endswith(".py"):
-            continue
-        if name not in names:
-            names.append(name)
-    return names
-
-
 def dependency_modules(roots: tuple[str, ...] = ROOT_DISTRIBUTIONS) -> list[tuple[str, str]]:
     """``(distribution, top-level module)`` for *roots* and their requirements, recursively."""
-    seen: set[str] = set()
-    out: list[tuple[str, str]] = []
-    queue = list(roots)
-    while queue:
-        name = queue.pop(0)
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue  # a requirement for another platform, or not installed
-        out.extend((dist.metadata["Name"], mod) for mod in _top_level_modules(dist))
-        queue.extend(_required_names(dist))
-    return out
+    return _dependency_modules(roots)
 
 
 def _copy_module(module: str, dst_dir: str) -> tuple[str, int, bool]:

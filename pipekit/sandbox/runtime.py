@@ -17,13 +17,13 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
-import re
 import site
 import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pipekit.distributions import dependency_modules
 from pipekit.errors import SandboxError
 
 __all__ = [
@@ -94,38 +94,6 @@ def bootstrap_command(
 # -- which packages to forward --------------------------------------------------------------------
 
 
-def _requirement_names(dist: importlib.metadata.Distribution) -> list[str]:
-    names = []
-    for req in dist.requires or []:
-        spec, _, marker = req.partition(";")
-        if "extra" in marker:
-            continue  # optional features luigi does not need to run a task
-        m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
-        if m:
-            names.append(m.group(1))
-    return names
-
-
-def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
-    text = dist.read_text("top_level.txt")
-    if text:
-        return set(text.split())
-    names = set()
-    for f in dist.files or []:
-        parts = f.parts
-        if (
-            not parts
-            or parts[0] in ("..", "__pycache__")
-            or parts[0].endswith((".dist-info", ".egg-info", ".data"))
-        ):
-            continue
-        if len(parts) > 1:
-            names.add(parts[0])
-        elif parts[0].endswith(".py"):
-            names.add(parts[0][:-3])
-    return names
-
-
 def _module_path(name: str) -> str | None:
     """Directory of package *name* or file of module *name*, or None (namespace / missing)."""
     try:
@@ -154,22 +122,10 @@ def forwarded_packages() -> tuple[list[str], list[str]]:
 
     first = [os.path.dirname(os.path.abspath(pipekit.__file__))]
     last: list[str] = []
-    seen: set[str] = set()
-    todo = list(_ROOT_DISTRIBUTIONS)
-    while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop(0)).lower()
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue  # e.g. a requirement for another platform
-        for top in sorted(_top_level_names(dist)):
-            path = _module_path(top)
-            if path and path not in last:
-                last.append(path)
-        todo.extend(_requirement_names(dist))
+    for _, top in dependency_modules(_ROOT_DISTRIBUTIONS):
+        path = _module_path(top)
+        if path and path not in last:
+            last.append(path)
     _forwarded_cache = (first, last)
     return _forwarded_cache
 
