@@ -32,6 +32,18 @@ class _ShortFormatter(logging.Formatter):
         return msg
 
 
+def _attach_short_handler(name: str, stream: Any) -> None:
+    """Give logger *name* (once) a handler writing short lines to *stream*, not to the root."""
+    lg = logging.getLogger(name)
+    if any(getattr(h, "_pipekit", False) for h in lg.handlers):
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(_ShortFormatter())
+    handler._pipekit = True  # type: ignore[attr-defined]
+    lg.addHandler(handler)
+    lg.propagate = False
+
+
 def setup_logging(level: str | None = None) -> None:
     """Configure the pipekit, luigi and task loggers from ``[logging]`` and *level*."""
     import luigi.configuration
@@ -45,21 +57,9 @@ def setup_logging(level: str | None = None) -> None:
         lconf.set("core", "no_configure_logging", "True")
 
     cfg = Config.instance()
-    root = logging.getLogger("pipekit")
-    if not any(getattr(h, "_pipekit", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(_ShortFormatter())
-        handler._pipekit = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        root.propagate = False
+    _attach_short_handler("pipekit", sys.stdout)
     for name in ("luigi-interface", "luigi"):
-        lg = logging.getLogger(name)
-        if not any(getattr(h, "_pipekit", False) for h in lg.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(_ShortFormatter())
-            handler._pipekit = True  # type: ignore[attr-defined]
-            lg.addHandler(handler)
-            lg.propagate = False
+        _attach_short_handler(name, sys.stderr)
     levels = {"pipekit": "INFO", "luigi-interface": "CRITICAL", "luigi": "CRITICAL"}
     for name, value in cfg.items("logging"):
         if value and name != "law":
