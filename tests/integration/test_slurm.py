@@ -336,8 +336,10 @@ def test_jobs_beyond_max_array_size_go_into_several_arrays(tmp_path, out, shims)
 
 def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
     shims.fail("squeue", "slurm_load_jobs error: Socket timed out on send/recv operation")
+    # the failing branch sleeps first: the loop ends as soon as it fails (tolerance 0), and by
+    # then the other two jobs must have ended for their final states to be known
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--always-fail", "2",
-                       "--retries", "0", *FAST, shims=shims)
+                       "--sleep", "3", "--slow", "2", "--retries", "0", *FAST, shims=shims)
     assert proc.returncode == 1, proc.stdout
     assert outputs(out) == expected(3, skip=(2,))
     jobs = ledger_jobs(out)
