@@ -1,7 +1,9 @@
 """
-JSON files that are never half-written: :func:`write_json_atomic` writes a temporary sibling,
-flushes it to disk and renames it over the destination, so a reader (or a process restarted
-after a crash) sees either the old or the new content, never a mix.
+JSON files that are never half-written: :func:`write_json_atomic` writes a temporary sibling and
+renames it over the destination, so a reader (or a process restarted after a crash) sees either
+the old or the new content, never a mix. With ``durable=True`` (the default) the content is also
+flushed to disk before the rename, so it survives a crash of the machine; files that are rewritten
+anyway after such a crash (job specs) skip that.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 __all__ = ["write_json_atomic", "read_json"]
 
 
-def write_json_atomic(path: str, data: Any, indent: int | None = 1) -> None:
-    """Write *data* as JSON to *path* through a temporary sibling and a rename."""
+def write_json_atomic(path: str, data: Any, indent: int | None = 1, durable: bool = True) -> None:
+    """
+    Write *data* as JSON to *path* through a temporary sibling and a rename; with *durable*,
+    ``fsync`` the content first (one disk flush per file: the cost of a job spec's write).
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
@@ -22,8 +27,9 @@ def write_json_atomic(path: str, data: Any, indent: int | None = 1) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=indent, sort_keys=False)
             f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -87,7 +87,13 @@ class JobSpec:
                    cwd=os.getcwd(), **kwargs)
 
     def dump(self, path: str) -> None:
-        write_json_atomic(path, asdict(self))
+        """
+        Write the spec atomically (never half-written), without ``fsync``: specs are written
+        before the ledger records their submission, a crashed submitter writes them anew, and a
+        job that finds its spec lost to a crash of the machine fails with exit code 2 and is
+        resubmitted with a new one. The batch script next to it is not flushed either.
+        """
+        write_json_atomic(path, asdict(self), durable=False)
 
     @classmethod
     def load(cls, path: str) -> JobSpec:
