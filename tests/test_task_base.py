@@ -44,3 +44,38 @@ def test_req_passes_common_parameters_and_kwargs_override():
     down = Down(n=4)
     assert Up.req(down).n == 4
     assert Up.req(down, n=7, m=1).n == 7
+
+
+def test_exclusions_add_up_over_base_classes_and_include_params_takes_names_back():
+    class Left(law.Task):
+        exclude_params_req = {"a"}
+
+    class Right(law.Task):
+        exclude_params_req = {"b"}
+
+    class Child(Left, Right):
+        exclude_params_req = {"c"}
+
+    class Grandchild(Child):
+        include_params_req = {"a"}
+
+    assert Child.exclude_params_req == {"a", "b", "c"}
+    assert Grandchild.exclude_params_req == {"b", "c"}
+    assert Left.exclude_params_req == {"a"}  # a base's own set is not changed
+
+
+def test_a_parameter_excluded_by_a_base_is_not_passed_on_by_req():
+    class Up(law.Task):
+        n = luigi.IntParameter(default=0)
+        m = luigi.IntParameter(default=0)
+
+    class Base(law.Task):
+        n = luigi.IntParameter(default=0)
+        m = luigi.IntParameter(default=0)
+        exclude_params_req_set = {"n"}
+
+    class Down(Base):
+        exclude_params_req_set = {"m"}  # law: adds to Base's, does not replace it
+
+    up = Up.req(Down(n=3, m=4))
+    assert (up.n, up.m) == (0, 0)

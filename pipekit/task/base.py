@@ -51,14 +51,40 @@ def _matches(name: str, patterns: set[str]) -> bool:
     return name in patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns if "*" in p or "?" in p)
 
 
+def _unite_exclusions(bases: tuple, classdict: dict) -> None:
+    """
+    Make each ``exclude_params_*`` set of a new class the union of its own and those of all its
+    bases, then drop the names its own ``include_params_*`` lists (law's rule). So a workflow
+    inheriting two workflow types excludes the parameters of both, and a user's own set adds to
+    the inherited ones instead of replacing them.
+    """
+    names = {a for b in bases for k in b.__mro__ for a in vars(k) if a.startswith("exclude_params_")}
+    for name in names:
+        own = classdict.get(name)
+        if own is not None and not isinstance(own, (set, frozenset)):
+            continue  # not a set (a property, say): the class knows what it does
+        merged = set(own or ())
+        for base in bases:  # each base is already united with its own bases
+            value = getattr(base, name, None)
+            if isinstance(value, (set, frozenset)):
+                merged |= value
+        classdict[name] = merged
+    for name, included in list(classdict.items()):
+        target = "exclude" + name[len("include"):]
+        if name.startswith("include_params_") and isinstance(classdict.get(target), set):
+            classdict[target] = classdict[target] - set(included)
+
+
 class Register(luigi.task_register.Register):
     """
     luigi's task metaclass. ``exclude_index`` is not inherited: every class says for itself
-    whether ``pipekit index`` lists it (default: listed).
+    whether ``pipekit index`` lists it (default: listed). ``exclude_params_*`` sets add up over
+    the bases, ``include_params_*`` removes inherited names (see :func:`_unite_exclusions`).
     """
 
     def __new__(metacls, classname: str, bases: tuple, classdict: dict, **kwargs: Any):
         classdict.setdefault("exclude_index", False)
+        _unite_exclusions(bases, classdict)
         return super().__new__(metacls, classname, bases, classdict, **kwargs)
 
 
