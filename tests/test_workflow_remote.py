@@ -55,6 +55,22 @@ class Gpu(Remote):
 class Elsewhere(Remote):
     def output(self):
         return luigi.LocalTarget(f"plain/{self.branch}.txt")
+
+
+law.contrib.load("htcondor")
+
+
+class Both(law.slurm.SlurmWorkflow, law.htcondor.HTCondorWorkflow, law.LocalWorkflow):
+    label = luigi.Parameter(default="x")
+    tag = luigi.Parameter(default="t", significant=False)
+
+    exclude_params_branch = {"tag"}  # adds to the inherited exclusions, as in law
+
+    def create_branch_map(self):
+        return [0, 1]
+
+    def output(self):
+        return law.LocalFileTarget(f"data/{self.label}/both{self.branch}.txt")
 '''
 
 
@@ -82,6 +98,21 @@ def test_branches_do_not_carry_the_remote_workflow_parameters(mod):
     assert (branch.retries, branch.poll_interval, branch.tasks_per_job) == (5, 1.0, 1)
     assert branch.slurm_partition == "NO_STR"
     assert branch.task_id == mod.Remote(branch=1).task_id
+
+
+@pytest.mark.parametrize("workflow", ["slurm", "htcondor"])
+def test_a_workflow_of_two_batch_types_keeps_the_parameters_of_both_from_branches_and_jobs(
+        mod, workflow):
+    wf = mod.Both(workflow=workflow, slurm_partition="p", htcondor_pool="cm", retries=1, tag="x")
+    branch = wf.req_branch(1)
+    assert (branch.slurm_partition, branch.htcondor_pool, branch.retries, branch.tag) == (
+        "NO_STR", "NO_STR", 5, "t")
+    assert branch.task_id == mod.Both(branch=1).task_id
+    # what a job runs: only the parameters a branch has, whichever batch type submits it
+    proxy = wf.workflow_proxy
+    plan = proxy.new_plan("t", [0])
+    proxy.prepare_submission(plan, {0: [1]}, {}, write=False)
+    assert set(proxy.spec_for(plan, 0, [1], 1).params) == {"label"}
 
 
 def test_requires_are_workflow_and_slurm_requirements_and_pilot_keeps_only_slurms(mod):

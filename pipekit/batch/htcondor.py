@@ -257,9 +257,6 @@ class HTCondorWorkflowProxy(BaseRemoteWorkflowProxy):
 
     workflow_type = "htcondor"
 
-    def spec_exclude(self) -> set[str]:
-        return super().spec_exclude() | {"htcondor_pool", "htcondor_scheduler"}
-
     def task_defaults(self, config: JobConfig) -> None:
         """The stage-out file hook, and what jobs need from the submitting environment."""
         cfg = Config.instance()
@@ -304,8 +301,7 @@ class HTCondorWorkflow(BaseRemoteWorkflow):
                                          description="HTCondor schedd name (condor_* -name); "
                                          "default: [htcondor] scheduler, else the local schedd")
 
-    exclude_params_branch = BaseRemoteWorkflow.exclude_params_branch | {"htcondor_pool",
-                                                                        "htcondor_scheduler"}
+    exclude_params_branch = {"htcondor_pool", "htcondor_scheduler"}  # united with the bases' sets
 
     def htcondor_output_directory(self) -> Any:
         """Where the ledger and job files go (a local directory or directory target).

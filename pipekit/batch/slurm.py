@@ -403,7 +403,7 @@ class SlurmWorkflow(BaseRemoteWorkflow):
                                       description="Slurm partition; default: [slurm] partition "
                                       "in law.cfg, else the cluster's default")
 
-    exclude_params_branch = BaseRemoteWorkflow.exclude_params_branch | {"slurm_partition"}
+    exclude_params_branch = {"slurm_partition"}  # united with the bases' sets
 
     def slurm_output_directory(self) -> Any:
         """Where the ledger and job files go (a local directory or directory target).

@@ -445,6 +445,7 @@ class BaseRemoteWorkflow(BaseWorkflow):
                                   description="print the batch script(s) and submit command(s); "
                                   "submit nothing")
 
-    exclude_params_branch = BaseWorkflow.exclude_params_branch | REMOTE_PARAMS
+    # the metaclass unites these with the sets of every base class (workflow/base.py's too)
+    exclude_params_branch = set(REMOTE_PARAMS)
     exclude_params_repr = {"cancel_jobs", "cleanup_jobs", "dry_run"}
     exclude_params_req_set = {"no_poll", "cancel_jobs", "cleanup_jobs", "dry_run"}
