@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import posixpath
 from typing import Any, Iterator
 
@@ -388,14 +389,27 @@ class FileSystemFileTarget(FileSystemTarget):
         self.fs.touch(self.path, perm=perm)
 
     def load(self, *args: Any, formatter: str = "auto", **kwargs: Any) -> Any:
-        """Read the file through a formatter chosen by extension (or by name)."""
+        """
+        Read the file through a formatter chosen by extension (or by name). A missing file raises
+        :class:`TargetMissingError` naming its URI.
+        """
         from pipekit.target.formatter import find_formatter
 
         fmt = find_formatter(self.path, "load", formatter)
-        if not self.exists():
-            raise TargetMissingError(f"cannot load {self.uri()}: it does not exist")
-        with self.localize("r") as tmp:
-            return fmt.load(tmp.path, *args, **kwargs)
+        missing = f"cannot load {self.uri()}: it does not exist"
+        localized = False
+        try:
+            # no exists() first: on remote storage that is one more request, and the download
+            # itself says whether the file is there
+            with self.localize("r") as tmp:
+                localized = True
+                if not os.path.exists(tmp.path):  # local file systems localize without a check
+                    raise TargetMissingError(missing)
+                return fmt.load(tmp.path, *args, **kwargs)
+        except TargetMissingError as e:
+            if localized:
+                raise
+            raise TargetMissingError(missing) from e
 
     def dump(self, *args: Any, formatter: str = "auto", perm: int | None = None, **kwargs: Any) -> Any:
         """Write through a formatter chosen by extension (or by name); atomic."""

@@ -9,6 +9,7 @@ listing the storage would: no temporary names left, nothing half-written at a fi
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from storage_helpers import BACKENDS, backend_missing, make_fs
@@ -46,6 +47,29 @@ def test_dump_load_and_nothing_left_behind(fs):
     assert server_names(fs, "/results") == ["a.json"]
     assert t.stat().st_size == len('{"a": [1, 2]}')
     assert t.uri().startswith(fs.base[0])
+
+
+def spent(fs, before: dict) -> dict:
+    """Requests sent to the server since *before* (a copy of ``fs.op_counts``), per operation."""
+    return {k: v - before.get(k, 0) for k, v in fs.op_counts.items() if v != before.get(k, 0)}
+
+
+def test_load_asks_the_server_once_and_verifies_once(fs):
+    # law 0.1.21 sends a stat (exists) before the download: one request more per load
+    t = RemoteFileTarget("/once.json", fs=fs)
+    t.dump({"n": 1})
+    before = dict(fs.op_counts)
+    assert t.load() == {"n": 1}
+    verify = "checksum" if fs.file_interface.checksum_algorithm else "stat"  # else by size
+    assert spent(fs, before) == {"download": 1, verify: 1}
+
+
+def test_load_of_a_missing_file_names_it_after_one_request(fs):
+    t = RemoteFileTarget("/results/never.json", fs=fs)
+    before = dict(fs.op_counts)
+    with pytest.raises(TargetMissingError, match=f"cannot load {re.escape(t.uri())}: it does not"):
+        t.load()
+    assert spent(fs, before) == {"download": 1}  # not retried: missing is not a transient error
 
 
 def test_writes_are_verified_by_checksum_where_the_server_offers_one(fs):
