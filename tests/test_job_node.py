@@ -138,6 +138,27 @@ def test_sigterm_writes_the_exit_status_before_the_job_dies(tmp_path, node_tasks
     assert status["exit_code"] == 143 and "terminated by SIGTERM" in status["error"]
 
 
+@pytest.mark.parametrize("gap", [0.0002, 0.0005, 0.001])  # the handler is about 1 ms
+def test_a_second_sigterm_does_not_cut_the_exit_status_short(tmp_path, node_tasks, gap):
+    # Slurm signals every process of a cancelled job, and a batch script with a stage-out file
+    # forwards its own SIGTERM to the job process as well: two signals, close together
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out"), sleep=30), [0])
+    proc = subprocess.Popen([sys.executable, "-m", "pipekit.job", spec, "--status-file",
+                             str(tmp_path / "status.json")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert "pipekit job 3" in proc.stdout.readline()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(gap)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert status_of(tmp_path)["exit_code"] == 143
+
+
 def test_inline_arguments_run_a_job_without_a_spec_file(tmp_path, node_tasks):
     out = tmp_path / "out"
     args = JobArguments(node_tasks.Node, ["--out", str(out)], [0, 3], workers=1).get_args()

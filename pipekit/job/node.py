@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["main", "defer_unused_imports", "EXIT_OK", "EXIT_BRANCHES_FAILED", "EXIT_SPEC_ERROR", "EXIT_BOOTSTRAP_FAILED",
-           "EXIT_MESSAGES", "describe_exit_code"]
+__all__ = ["main", "defer_unused_imports", "EXIT_OK", "EXIT_BRANCHES_FAILED", "EXIT_SPEC_ERROR",
+           "EXIT_BOOTSTRAP_FAILED", "EXIT_STAGEOUT_FAILED", "EXIT_MESSAGES", "describe_exit_code"]
 
 EXIT_OK = 0
 #: at least one branch raised, or finished without writing its outputs
@@ -33,11 +33,14 @@ EXIT_BRANCHES_FAILED = 1
 EXIT_SPEC_ERROR = 2
 #: sourcing the bootstrap file failed (set by the batch script, before Python starts)
 EXIT_BOOTSTRAP_FAILED = 3
+#: sourcing the stage-out file failed (set by the batch script, after Python ended)
+EXIT_STAGEOUT_FAILED = 4
 EXIT_MESSAGES = {
     EXIT_OK: "all branches finished",
     EXIT_BRANCHES_FAILED: "branches failed",
     EXIT_SPEC_ERROR: "the job could not load its task (spec, import or parameter error)",
     EXIT_BOOTSTRAP_FAILED: "sourcing the bootstrap file failed",
+    EXIT_STAGEOUT_FAILED: "sourcing the stage-out file failed",
 }
 
 
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     main_pid = os.getpid()
 
     def on_term(signum: int, frame: Any) -> None:
+        # a second SIGTERM would re-enter this handler and exit before the status file is
+        # written: Slurm signals every process of a job, and a batch script with a stage-out
+        # file forwards the signal as well
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # forked branch workers inherit this handler; only the job's main process reports
         if os.getpid() == main_pid:
             status.write(128 + signum, f"terminated by {signal.Signals(signum).name} (cancelled, "
