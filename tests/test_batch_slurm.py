@@ -115,6 +115,7 @@ law.contrib.load("slurm")
 
 class ScriptTask(law.slurm.SlurmWorkflow):
     out = luigi.Parameter()
+    fail = luigi.IntParameter(default=-1)
 
     def create_branch_map(self):
         return [10, 20]
@@ -123,6 +124,8 @@ class ScriptTask(law.slurm.SlurmWorkflow):
         return law.LocalFileTarget(os.path.join(self.out, f"{self.branch}.json"))
 
     def run(self):
+        if self.branch == self.fail:
+            raise RuntimeError(f"branch {self.branch} fails")
         self.output().dump({"data": self.branch_data, "boot": os.environ.get("BOOT", "")},
                            formatter="json")
 '''
@@ -185,3 +188,57 @@ def test_missing_bootstrap_file_is_a_usage_error(tmp_path, script_setup):
 def test_invalid_environment_variable_name_is_refused(tmp_path, script_setup):
     with pytest.raises(UsageError, match="not a valid shell name"):
         SlurmJobFileFactory().create(script_setup, SlurmJobConfig(env={"A-B": "1"}))
+
+
+def failing_branch_spec(tmp_path, plan, index: int) -> None:
+    """Make array index *index* run a branch that raises."""
+    task = sys.modules["script_tasks"].ScriptTask(out=str(tmp_path / "out"), fail=index)
+    JobSpec.from_workflow(task, [index], task.workflow_proxy.spec_exclude(),
+                          job_num=plan.job_nums[index]).dump(plan.spec_file(index))
+
+
+def test_stageout_file_runs_after_the_branches_with_their_exit_code_also_after_a_failure(
+        tmp_path, script_setup):
+    plan = script_setup
+    failing_branch_spec(tmp_path, plan, 1)
+    stageout = tmp_path / "stageout.sh"
+    stageout.write_text('echo "code $1, boot $BOOT" > "$STAGED/staged_$pk_idx.txt"\n'
+                        'cp "$OUT"/*.json "$STAGED"/ 2>/dev/null || true\n')
+    boot = tmp_path / "boot.sh"
+    boot.write_text("export BOOT=booted\n")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    config = SlurmJobConfig(bootstrap_file=str(boot), stageout_file=str(stageout),
+                            env={"STAGED": str(staged), "OUT": str(tmp_path / "out")})
+    script = SlurmJobFileFactory().create(plan, config)
+    assert run_script(script, 0).returncode == 0
+    assert run_script(script, 1).returncode == 1  # the branch's failure, not the stage-out's
+    assert (staged / "staged_0.txt").read_text() == "code 0, boot booted\n"
+    assert (staged / "staged_1.txt").read_text() == "code 1, boot booted\n"
+    assert sorted(p.name for p in staged.glob("*.json")) == ["0.json"]
+    assert json.loads(open(plan.status_file(1)).read())["exit_code"] == 1
+
+
+def test_failing_stageout_exits_4_with_an_exit_status_file_naming_it(tmp_path, script_setup):
+    plan = script_setup
+    failing_branch_spec(tmp_path, plan, 1)
+    stageout = tmp_path / 'stage "out" 100%.sh'  # quotes and % reach the status file intact
+    stageout.write_text("echo copying; exit 7\n")  # `exit`: must not end the job unreported
+    script = SlurmJobFileFactory().create(plan, SlurmJobConfig(stageout_file=str(stageout)))
+    copy = os.path.join(plan.directory, stageout.name)
+    assert run_script(script, 0).returncode == 4
+    assert json.loads(open(plan.status_file(0)).read()) == {
+        "exit_code": 4, "error": f"sourcing the stage-out file {copy} failed"}
+    assert run_script(script, 1).returncode == 4
+    assert json.loads(open(plan.status_file(1)).read())["error"] == (
+        f"sourcing the stage-out file {copy} failed, after the branches failed with exit code 1")
+
+
+def test_bootstrap_and_stageout_files_of_the_same_name_are_refused(tmp_path, script_setup):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "env.sh").write_text("")
+    (tmp_path / "env.sh").write_text("")
+    config = SlurmJobConfig(bootstrap_file=str(tmp_path / "env.sh"),
+                            stageout_file=str(tmp_path / "a" / "env.sh"))
+    with pytest.raises(UsageError, match="share the name 'env.sh'"):
+        SlurmJobFileFactory().create(script_setup, config)

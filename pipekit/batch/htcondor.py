@@ -258,14 +258,8 @@ class HTCondorWorkflowProxy(BaseRemoteWorkflowProxy):
     workflow_type = "htcondor"
 
     def task_defaults(self, config: JobConfig) -> None:
-        """The stage-out file hook, and what jobs need from the submitting environment."""
+        """What jobs need from the submitting environment."""
         cfg = Config.instance()
-        stageout = self.task.htcondor_stageout_file()
-        if stageout is None:
-            stageout = (cfg.get_expanded("htcondor", "stageout_file", None)
-                        or cfg.get_expanded("job", "stageout_file", None))
-        if stageout and hasattr(config, "stageout_file"):
-            config.stageout_file = stageout
         if getattr(config, "shared_filesystem", True):
             # HTCondor starts jobs with an almost empty environment (Slurm passes all of it):
             # forward pipekit's own variables, e.g. LAW_CONFIG_FILE
@@ -314,9 +308,9 @@ class HTCondorWorkflow(BaseRemoteWorkflow):
         return None
 
     def htcondor_stageout_file(self) -> Any:
-        """A bash file sourced by each job after its branches succeeded (path or JobInputFile);
-        failing makes the job fail with exit code 4. Default: ``[htcondor] stageout_file``,
-        else ``[job] stageout_file``, else none."""
+        """A bash file sourced by each job after its branches ran, with their exit code as ``$1``
+        (path or JobInputFile); failing makes the job fail with exit code 4 and be resubmitted.
+        Default: ``[htcondor] stageout_file``, else ``[job] stageout_file``, else none."""
         return None
 
     def htcondor_job_config(self, config: HTCondorJobConfig, job_num: int,

@@ -9,7 +9,8 @@ settings of an :class:`HTCondorJobConfig`:
   HTCondor's own parser.
 - ``job.sh``, the bash wrapper every job runs with its index as argument: stderr joins stdout,
   the bootstrap file is sourced, ``python -m pipekit.job spec_<index>.json`` runs, and an
-  optional stage-out file is sourced after success. With file transfer it works in
+  optional stage-out file is sourced after it (these lines are shared with every batch system:
+  :meth:`pipekit.job.base.BaseJobFileFactory.node_lines`). With file transfer it works in
   ``$_CONDOR_SCRATCH_DIR``, where HTCondor put the transferred files.
 
 Parameter values never appear in either file: they are in the job specs (JSON).
@@ -17,18 +18,22 @@ Parameter values never appear in either file: they are in the job specs (JSON).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shlex
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipekit.config import Config
 from pipekit.errors import UsageError
 from pipekit.humanize import parse_duration
-from pipekit.job.base import BaseJobFileFactory, JobConfig, SubmissionPlan
+from pipekit.job.base import (
+    BaseJobFileFactory,
+    JobConfig,
+    SubmissionPlan,
+    check_copy_names,
+    write_executable,
+)
 from pipekit.ranges import join_ranges
 
 __all__ = ["HTCondorJobConfig", "HTCondorJobFileFactory"]
@@ -59,8 +64,6 @@ class HTCondorJobConfig(JobConfig):
     max_idle: int | None = None
     #: False: no shared file system; job files travel with HTCondor's file transfer
     shared_filesystem: bool = True
-    #: a bash file sourced after the job's branches succeeded (path or JobInputFile)
-    stageout_file: Any = None
     #: more files the job gets in its directory in file-transfer mode (paths or JobInputFiles)
     input_files: list[Any] = field(default_factory=list)
     notification: str = "Never"
@@ -114,9 +117,8 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
 
     script_name = "job.sub"
     wrapper_name = "job.sh"
-    #: exit code of the wrapper when sourcing the stage-out file failed
-    stageout_exit_code = 4
-    _SCRATCH = "/pipekit-htcondor-scratch"  # stands for the job's directory while rendering
+    #: where a job finds its transferred files in file-transfer mode (its scratch directory)
+    scratch_dir = '"${_CONDOR_SCRATCH_DIR:-$PWD}"'
 
     def new_config(self) -> HTCondorJobConfig:
         """A config with the defaults of the ``[htcondor]`` section of law.cfg."""
@@ -133,7 +135,6 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
             accounting_group=get("htcondor", "accounting_group", None),
             max_idle=cfg.get_expanded_int("htcondor", "max_idle", None),
             shared_filesystem=cfg.get_expanded_bool("htcondor", "shared_filesystem", True),
-            stageout_file=get("htcondor", "stageout_file", None) or None,
         )
         lines = get("htcondor", "submit_lines", None) or ""
         config.custom_content = [line.strip() for line in lines.splitlines() if line.strip()]
@@ -143,31 +144,20 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
     # -- files ----------------------------------------------------------------------------------
 
     def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
-        """Write ``job.sh`` and ``job.sub`` (and copies of input files); returns ``job.sub``."""
-        os.makedirs(plan.directory, exist_ok=True)
-        for f in self._extra_inputs(config):
-            self.provide_input(plan, config, f)
-        path = super().create(plan, config)  # copies the bootstrap file, writes job.sub
-        wrapper = os.path.join(plan.directory, self.wrapper_name)
-        tmp = wrapper + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(self.render_wrapper(plan, config))
-        os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
-        os.replace(tmp, wrapper)
+        """Write ``job.sub`` and ``job.sh`` (and copies of input files); returns ``job.sub``."""
+        path = super().create(plan, config)  # copies the input files, writes job.sub
+        write_executable(os.path.join(plan.directory, self.wrapper_name),
+                         self.render_wrapper(plan, config))
         return path
 
-    @staticmethod
-    def _extra_inputs(config: JobConfig) -> list[Any]:
-        files = [getattr(config, "stageout_file", None)] + list(getattr(config, "input_files", []))
-        return [f for f in files if f not in (None, "")]
-
-    def _input_paths(self, plan: SubmissionPlan, config: JobConfig) -> tuple[str | None, list[str]]:
-        """(stage-out file, extra input files) as the submitting side sees them."""
-        stageout = getattr(config, "stageout_file", None)
-        stageout = self.provide_input(plan, config, stageout, write=False) if stageout else None
-        extra = [self.provide_input(plan, config, f, write=False)
-                 for f in getattr(config, "input_files", []) if f not in (None, "")]
-        return stageout, extra
+    def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
+        """The bootstrap and stage-out files, and ``input_files`` (sent in file-transfer mode)."""
+        if isinstance(config, HTCondorJobConfig):
+            check_copy_names([config.bootstrap_file, config.stageout_file, *config.input_files])
+        super().resolve_inputs(plan, config, write)
+        if isinstance(config, HTCondorJobConfig):
+            config.input_files = [self.provide_input(plan, config, f, write, what="input_files")
+                                  for f in config.input_files if f not in (None, "")]
 
     # -- the submit description -----------------------------------------------------------------
 
@@ -200,8 +190,7 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
     def _transfer_lines(self, plan: SubmissionPlan, c: HTCondorJobConfig) -> list[str]:
         if c.shared_filesystem:
             return ["should_transfer_files = NO"]
-        stageout, extra = self._input_paths(plan, c)
-        files = [str(p) for p in (c.bootstrap_file, stageout) if p] + extra
+        files = [str(p) for p in (c.bootstrap_file, c.stageout_file, *c.input_files) if p]
         spec = _name(plan.spec_file("$(pk_index)"))
         names = [spec] + [os.path.basename(p) for p in files]
         clash = sorted({n for n in names if names.count(n) > 1})
@@ -271,50 +260,13 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
     def render_wrapper(self, plan: SubmissionPlan, config: JobConfig) -> str:
         """The bash wrapper every job of *plan* runs with its index as first argument."""
         shared = getattr(config, "shared_filesystem", True)
-        stageout, _ = self._input_paths(plan, config)
         lines = ["#!/usr/bin/env bash",
                  f"# pipekit job wrapper of HTCondor submission {plan.tag} ({len(plan)} jobs); "
                  "argument 1 is the job's index in it",
                  "exec 2>&1  # one log per job: stderr joins stdout"]
-        if shared:
-            node = self.node_lines(plan, config, "$1")
-        else:
-            node = self._scratch_node_lines(plan, config)
-        if stageout:
-            where = shlex.quote(stageout) if shared else f'"$pk_dir"/{shlex.quote(os.path.basename(stageout))}'
-            node = node[:-1] + self._stageout_lines(node[-1], where, stageout)
+        node = self.node_lines(plan, config, "$1", job_dir=None if shared else self.scratch_dir)
+        if not shared:
+            # HTCondor holds a job whose transfer_output_files do not exist: start with an empty one
+            at = next(i for i, line in enumerate(node) if line.startswith("pk_status=")) + 1
+            node.insert(at, ': > "$pk_status"')
         return "\n".join(lines + node) + "\n"
-
-    def _scratch_node_lines(self, plan: SubmissionPlan, config: JobConfig) -> list[str]:
-        """node_lines() for a job whose files HTCondor transferred into its scratch directory."""
-        boot = config.bootstrap_file
-        cfg = dataclasses.replace(config, bootstrap_file=f"./{os.path.basename(str(boot))}"
-                                  if boot else None)
-        lines = self.node_lines(dataclasses.replace(plan, directory=self._SCRATCH), cfg, "$1")
-        if lines[0] != f"pk_dir={shlex.quote(self._SCRATCH)}":
-            raise RuntimeError("BaseJobFileFactory.node_lines() changed; adapt the HTCondor wrapper")
-        lines[0] = 'pk_dir="${_CONDOR_SCRATCH_DIR:-$PWD}"'
-        # HTCondor holds a job whose transfer_output_files do not exist: start with an empty one
-        return lines[:3] + [': > "$pk_status"'] + lines[3:]
-
-    def _stageout_lines(self, exec_line: str, stageout: str, shown: str) -> list[str]:
-        """Run the node command as a child (forwarding SIGTERM), then source the stage-out file
-        (*stageout*: its shell expression, *shown*: its name in the error message)."""
-        if not exec_line.startswith("exec "):
-            raise RuntimeError("BaseJobFileFactory.node_lines() changed; adapt the HTCondor wrapper")
-        code = self.stageout_exit_code
-        msg = shlex.quote(f"sourcing the stage-out file {shown} failed")
-        return [
-            exec_line[len("exec "):] + " &",
-            "pk_pid=$!",
-            "trap 'kill -TERM \"$pk_pid\" 2>/dev/null' TERM INT",
-            'wait "$pk_pid"; pk_code=$?',
-            'while kill -0 "$pk_pid" 2>/dev/null; do wait "$pk_pid"; pk_code=$?; done',
-            'if [ "$pk_code" -ne 0 ]; then exit "$pk_code"; fi',
-            f"if ! source {stageout}; then",
-            f"    printf '{{\"exit_code\": {code}, \"error\": \"%s\"}}\\n' {msg}"
-            ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"',
-            f"    exit {code}",
-            "fi",
-            "exit 0",
-        ]

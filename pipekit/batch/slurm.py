@@ -390,7 +390,7 @@ class SlurmWorkflow(BaseRemoteWorkflow):
     """
     Workflow mixin: ``--workflow slurm`` submits the missing branches as Slurm array jobs. Hooks
     (all optional): :meth:`slurm_output_directory`, :meth:`slurm_bootstrap_file`,
-    :meth:`slurm_job_config`, :meth:`slurm_workflow_requires`,
+    :meth:`slurm_stageout_file`, :meth:`slurm_job_config`, :meth:`slurm_workflow_requires`,
     :meth:`slurm_check_job_completeness`, :meth:`slurm_poll_callback`,
     :meth:`slurm_job_resources`; defaults come from the ``[slurm]`` and ``[job]`` sections of
     law.cfg.
@@ -415,10 +415,17 @@ class SlurmWorkflow(BaseRemoteWorkflow):
         Default: ``[slurm] bootstrap_file``, else ``[job] bootstrap_file``, else none."""
         return None
 
+    def slurm_stageout_file(self) -> Any:
+        """A bash file sourced by each job after its branches ran, with their exit code as ``$1``
+        (path or JobInputFile); failing makes the job fail with exit code 4 and be resubmitted.
+        Default: ``[slurm] stageout_file``, else ``[job] stageout_file``, else none."""
+        return None
+
     def slurm_job_config(self, config: SlurmJobConfig, job_num: int, branches: list[int]) -> SlurmJobConfig:
         """Change the settings of a submission (partition, walltime, memory, cpus, gpus,
-        extra_args, custom_content, env, python). Called once per submission (one array):
-        *job_num* is its first job, *branches* all branches it runs. Return the config."""
+        extra_args, custom_content, env, python, bootstrap_file, stageout_file). Called once per
+        submission (one array): *job_num* is its first job, *branches* all branches it runs.
+        Return the config."""
         return config
 
     def slurm_workflow_requires(self) -> Any:

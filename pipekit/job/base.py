@@ -28,6 +28,7 @@ How one submission works, for the author of a backend:
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shlex
@@ -123,6 +124,9 @@ class JobConfig:
     python: str = field(default_factory=lambda: sys.executable)
     #: a bash file sourced before the node command (a path or a :class:`JobInputFile`)
     bootstrap_file: Any = None
+    #: a bash file sourced after the node command, with its exit code as ``$1`` (a path or a
+    #: :class:`JobInputFile`); its failure fails the job with exit code 4
+    stageout_file: Any = None
     #: environment variables exported in the batch script
     env: dict[str, str] = field(default_factory=dict)
     #: values for ``{{name}}`` placeholders in input files with ``render=True``
@@ -197,6 +201,8 @@ class BaseJobFileFactory(ABC):
     script_name = "job.sh"
     #: exit code of the batch script when sourcing the bootstrap file failed
     bootstrap_exit_code = 3
+    #: exit code of the batch script when sourcing the stage-out file failed
+    stageout_exit_code = 4
 
     def new_config(self) -> JobConfig:
         """A fresh config with this backend's fields (the input of the job-config hook)."""
@@ -209,32 +215,43 @@ class BaseJobFileFactory(ABC):
     def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
         """Write the batch script (and copies of input files) and return its path."""
         os.makedirs(plan.directory, exist_ok=True)
-        config.bootstrap_file = self.provide_input(plan, config, config.bootstrap_file)
+        self.resolve_inputs(plan, config)
         path = os.path.join(plan.directory, self.script_name)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(self.render(plan, config))
-        os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
-        os.replace(tmp, path)
+        write_executable(path, self.render(plan, config))
         return path
 
+    def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
+        """
+        Replace the input files of *config* (bootstrap and stage-out file) by the paths jobs use,
+        copying them into the submission directory (only with *write*; see
+        :meth:`provide_input`). Backends with more input files extend this.
+        """
+        check_copy_names([config.bootstrap_file, config.stageout_file])
+        config.bootstrap_file = self.provide_input(plan, config, config.bootstrap_file, write,
+                                                   what="bootstrap_file")
+        config.stageout_file = self.provide_input(plan, config, config.stageout_file, write,
+                                                  what="stageout_file")
+
     def provide_input(self, plan: SubmissionPlan, config: JobConfig, input_file: Any,
-                      write: bool = True) -> Any:
+                      write: bool = True, what: str = "bootstrap_file") -> Any:
         """
         Copy *input_file* into the submission directory when it asks for it (``copy=True``),
         rendering ``{{name}}`` placeholders when ``render=True``; returns the path jobs use
-        (without *write*, only the path).
+        (without *write*, only the path). *what* names the setting it came from, for errors.
         """
         if input_file is None or input_file == "":
             return None
         f = input_file if isinstance(input_file, JobInputFile) else JobInputFile(input_file)
         src = os.path.abspath(os.path.expanduser(str(f.path)))
+        dst = os.path.join(plan.directory, os.path.basename(src))
+        if src == dst:
+            return dst  # resolved before (a dry run after create, say): already the job's copy
         if not os.path.isfile(src):
-            raise UsageError(f"job input file '{src}' does not exist; fix the path returned by the "
-                             "bootstrap hook or [job] / [slurm] bootstrap_file in law.cfg")
+            raise UsageError(f"the job's {what.replace('_', ' ')} '{src}' does not exist; fix the "
+                             f"workflow's {what} hook (e.g. slurm_{what}()) or {what} in law.cfg "
+                             "([job] or the batch system's section)")
         if not f.copy:
             return src
-        dst = os.path.join(plan.directory, os.path.basename(src))
         if not write:
             return dst
         with open(src, encoding="utf-8") as fin:
@@ -246,33 +263,107 @@ class BaseJobFileFactory(ABC):
         os.chmod(dst, os.stat(src).st_mode)
         return dst
 
-    def node_lines(self, plan: SubmissionPlan, config: JobConfig, index_expr: str) -> list[str]:
+    def node_lines(self, plan: SubmissionPlan, config: JobConfig, index_expr: str,
+                   job_dir: str | None = None) -> list[str]:
         """
         The bash lines every backend's script ends with: set the environment, source the
         bootstrap file (on failure: write an exit-status file and exit with
-        :attr:`bootstrap_exit_code`), then exec ``python -m pipekit.job SPEC --status-file F``.
-        *index_expr* is the shell expression of the array index (``$SLURM_ARRAY_TASK_ID``).
+        :attr:`bootstrap_exit_code`), run ``python -m pipekit.job SPEC --status-file F``, and
+        source the stage-out file after it (:meth:`stageout_lines`). *index_expr* is the shell
+        expression of the array index (``$SLURM_ARRAY_TASK_ID``). *job_dir* is the shell
+        expression of the directory the job's files were transferred to on the node (HTCondor's
+        scratch directory); None: jobs read them in the submission directory.
         """
         q = shlex.quote
-        lines = [f"pk_dir={q(plan.directory)}", f'pk_idx="{index_expr}"',
+        lines = [f"pk_dir={job_dir or q(plan.directory)}", f'pk_idx="{index_expr}"',
                  'pk_status="$pk_dir/status_$pk_idx.json"']
         for name, value in config.env.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
                 raise UsageError(f"job environment variable name {name!r} is not a valid shell name")
             lines.append(f"export {name}={q(str(value))}")
         if config.bootstrap_file:
-            boot = q(str(config.bootstrap_file))
-            msg = q(f"sourcing the bootstrap file {config.bootstrap_file} failed")
-            lines += [
-                f"if ! source {boot}; then",
-                f"    printf '{{\"exit_code\": {self.bootstrap_exit_code}, \"error\": \"%s\"}}\\n' {msg}"
-                ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"',
-                f"    exit {self.bootstrap_exit_code}",
-                "fi",
-            ]
-        lines.append(f'exec {q(config.python)} -m pipekit.job "$pk_dir/spec_$pk_idx.json" '
-                     '--status-file "$pk_status"')
-        return lines
+            boot, shown = self._node_path(config.bootstrap_file, job_dir)
+            lines += [f"if ! source {boot}; then",
+                      "    " + self._status_line(self.bootstrap_exit_code,
+                                                f"sourcing the bootstrap file {shown} failed"),
+                      f"    exit {self.bootstrap_exit_code}",
+                      "fi"]
+        command = (f'{q(config.python)} -m pipekit.job "$pk_dir/spec_$pk_idx.json" '
+                   '--status-file "$pk_status"')
+        if not config.stageout_file:
+            return lines + [f"exec {command}"]
+        return lines + self.stageout_lines(command, *self._node_path(config.stageout_file, job_dir))
+
+    def stageout_lines(self, command: str, stageout: str, shown: str) -> list[str]:
+        """
+        Run the node *command* as a child (forwarding SIGTERM, so that a cancelled job still
+        writes its exit-status file), then source the stage-out file (*stageout*: its shell
+        expression, *shown*: its name in messages) in a subshell with the job's exit code as
+        ``$1`` — also after failed branches, so that the outputs of the others are staged out.
+        A job killed by a signal is not staged out. A failing stage-out makes the job fail with
+        :attr:`stageout_exit_code`, which resubmits all its branches.
+        """
+        code = self.stageout_exit_code
+        after = ", after the branches failed with exit code $pk_code"
+        return [
+            f"{command} &",
+            "pk_pid=$!",
+            "trap 'kill -TERM \"$pk_pid\" 2>/dev/null' TERM INT",
+            'wait "$pk_pid"; pk_code=$?',
+            'while kill -0 "$pk_pid" 2>/dev/null; do wait "$pk_pid"; pk_code=$?; done',
+            "trap - TERM INT",
+            'if [ "$pk_code" -gt 128 ]; then exit "$pk_code"; fi',
+            # a subshell: an `exit` in the file ends the stage-out, not the script unreported
+            f'if ! ( source {stageout} "$pk_code" ); then',
+            f'    pk_after=""; [ "$pk_code" -eq 0 ] || pk_after="{after}"',
+            "    " + self._status_line(code, f"sourcing the stage-out file {shown} failed",
+                                       '"$pk_after"'),
+            f"    exit {code}",
+            "fi",
+            'exit "$pk_code"',
+        ]
+
+    @staticmethod
+    def _node_path(path: Any, job_dir: str | None) -> tuple[str, str]:
+        """(shell expression, name in messages) of an input file as the job sees it."""
+        if job_dir is None:
+            return shlex.quote(str(path)), str(path)
+        name = os.path.basename(str(path))  # transferred into the job's directory
+        return f'"$pk_dir"/{shlex.quote(name)}', name
+
+    @staticmethod
+    def _status_line(code: int, message: str, suffix: str = "''") -> str:
+        """
+        A bash line writing the exit-status file ``{"exit_code": code, "error": message}``, with
+        the shell word *suffix* appended to the message on the node. The message is an argument
+        of printf, never its format, so percent signs and backslashes in paths stay as they are.
+        """
+        text = shlex.quote(json.dumps(message)[1:-1])
+        return (f"printf '{{\"exit_code\": {code}, \"error\": \"%s%s\"}}\\n' {text} {suffix}"
+                ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"')
+
+
+def check_copy_names(files: Sequence[Any]) -> None:
+    """Refuse input files that would be copied to the same name in the submission directory."""
+    seen: dict[str, str] = {}
+    for f in files:
+        if f in (None, "") or (isinstance(f, JobInputFile) and not f.copy):
+            continue
+        src = os.path.abspath(os.path.expanduser(str(f)))
+        name = os.path.basename(src)
+        if seen.setdefault(name, src) != src:
+            raise UsageError(f"the job input files {seen[name]} and {src} share the name "
+                             f"'{name}' and would overwrite each other's copy in the submission "
+                             "directory; rename one of them")
+
+
+def write_executable(path: str, text: str) -> None:
+    """Write *text* to *path* through a temporary sibling, executable by its owner and group."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
+    os.replace(tmp, path)
 
 
 def render_variables(text: str, variables: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ from pipekit.job.base import (
 )
 from pipekit.job.jsonfile import read_json
 from pipekit.job.ledger import JobRecord, SubmissionLedger
-from pipekit.job.node import describe_exit_code
+from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
 from pipekit.job.status_line import StatusLine
 from pipekit.ranges import join_ranges
 
@@ -335,6 +335,8 @@ class JobLoop:
         retry: dict[int, list[int]] = {}
         for job in failed:
             todo = [b for b in job.branches if b in missing]
+            if job.exit_code == EXIT_STAGEOUT_FAILED:
+                todo = list(job.branches)  # present outputs, but its stage-out needs them again
             if not todo:
                 job.state = FINISHED  # it failed late (e.g. while cleaning up) but did its work
                 self.finished.update(b for b in job.branches if b in self.selected)

@@ -222,23 +222,36 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
                                    job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag)
 
     def job_config(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> JobConfig:
-        """Defaults from law.cfg and the bootstrap hook, then ``<type>_job_config(...)``."""
+        """
+        Defaults from law.cfg and the bootstrap and stage-out hooks, then
+        ``<type>_job_config(...)``.
+        """
         cfg = Config.instance()
         config = self.job_file_factory.new_config()
         python = cfg.get_expanded("job", "python_executable", None)
         if python:
             config.python = python
-        boot = self.hook("bootstrap_file")()
-        if boot is None:
-            boot = (cfg.get_expanded(self.workflow_type, "bootstrap_file", None)
-                    or cfg.get_expanded("job", "bootstrap_file", None))
-        config.bootstrap_file = boot
+        config.bootstrap_file = self.input_file("bootstrap_file")
+        config.stageout_file = self.input_file("stageout_file")
         if self.task.job_workers > 1 and hasattr(config, "cpus") and not config.cpus:
             config.cpus = self.task.job_workers
         self.task_defaults(config)
         all_branches = sorted(b for bs in branches.values() for b in bs)
         result = self.hook("job_config")(config, plan.job_nums[0], all_branches)
         return config if result is None else result
+
+    def input_file(self, name: str) -> Any:
+        """
+        The ``<type>_<name>()`` hook's file (``bootstrap_file``, ``stageout_file``), else
+        ``[<type>] <name>``, else ``[job] <name>`` of law.cfg, else None.
+        """
+        hook = getattr(self.task, f"{self.workflow_type}_{name}", None)  # older backends lack one
+        path = hook() if hook is not None else None
+        if path is None:
+            cfg = Config.instance()
+            path = (cfg.get_expanded(self.workflow_type, name, None)
+                    or cfg.get_expanded("job", name, None))
+        return path
 
     def task_defaults(self, config: JobConfig) -> None:
         """Apply task parameters to *config* before the user's job-config hook (backends)."""
@@ -359,8 +372,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             plan = self.new_plan(new_tag(), part)
             branches = {n: chunks[n - first] for n in part}
             script, config = self.prepare_submission(plan, branches, {}, write=False)
-            config.bootstrap_file = self.job_file_factory.provide_input(
-                plan, config, config.bootstrap_file, write=False)
+            self.job_file_factory.resolve_inputs(plan, config, write=False)
             cmd = self.job_manager.submit_command(plan, script, config)
             from pipekit.shell import quote_args
 

@@ -79,6 +79,15 @@ class CharsElsewhere(Chars):
         return config
 
 
+class CharsStagedOut(Chars):
+    """Chars whose jobs source the stage-out file *stageout* after their branches ran."""
+
+    stageout = luigi.Parameter()
+
+    def slurm_stageout_file(self):
+        return self.stageout
+
+
 def read_json(path):
     with open(path) as f:
         return json.load(f)
