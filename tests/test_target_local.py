@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from pipekit.errors import TargetExistsError, TargetMissingError
+from pipekit.errors import ConfigError, TargetExistsError, TargetMissingError, UsageError
 from pipekit.target.local import (
     LocalDirectoryTarget,
     LocalFileSystem,
@@ -79,6 +79,52 @@ def test_file_system_base_resolves_relative_paths(tmp_path):
 
     assert LocalFileTarget("x/y.txt", fs=fs).path == str(tmp_path / "base" / "x" / "y.txt")
     assert LocalFileTarget("/abs.txt", fs=fs).path == "/abs.txt"
+
+
+def write_cfg(home, *lines: str) -> None:
+    """A law.cfg of *lines* in the working directory of the ``home`` fixture."""
+    (home.parent / "work" / "law.cfg").write_text("\n".join(lines) + "\n")
+
+
+def test_named_file_system_from_law_cfg_resolves_relative_paths_against_its_base(
+    home, tmp_path, monkeypatch
+):
+    # law.LocalFileTarget("x.json", fs="local_fs_results") with [local_fs_results] base: ...
+    write_cfg(home, "[local_fs_results]", "base: $RESULTS_ROOT/results")
+    monkeypatch.setenv("RESULTS_ROOT", str(tmp_path))
+    t = LocalFileTarget("fit/x.json", fs="local_fs_results")
+    t.dump({"chi2": 1.5})
+    d = LocalDirectoryTarget("fit", fs="local_fs_results")
+    assert t.path == str(tmp_path / "results" / "fit" / "x.json")
+    assert json.loads((tmp_path / "results" / "fit" / "x.json").read_text()) == {"chi2": 1.5}
+    assert d.listdir() == ["x.json"] and t.fs.name == "local_fs_results"
+    assert LocalFileSystem("local_fs_results").base == str(tmp_path / "results")
+    assert LocalFileTarget("/abs.txt", fs="local_fs_results").path == "/abs.txt"
+
+
+def test_default_file_system_keeps_the_working_directory_with_law_default_base(home):
+    write_cfg(home, "[local_fs]", "base: /")
+    assert LocalFileTarget("data/x.json").path == str(home.parent / "work" / "data" / "x.json")
+    assert LocalFileTarget("data/y.json", fs="local_fs").path == str(
+        home.parent / "work" / "data" / "y.json"
+    )
+
+
+def test_default_file_system_with_a_base_is_refused_naming_the_fix(home):
+    write_cfg(home, "[local_fs]", "base: /data/analysis")
+    fix = r"\[local_fs\] base: /data/analysis.*fs=\"local_fs_data\""
+    with pytest.raises(ConfigError, match=fix):
+        LocalFileTarget("x.json")
+
+
+def test_unknown_file_system_section_is_a_config_error_naming_it(home):
+    with pytest.raises(ConfigError, match=r"no section \[local_fs_typo\].*base: /path"):
+        LocalFileTarget("x.json", fs="local_fs_typo")
+
+
+def test_section_and_base_together_are_refused():
+    with pytest.raises(UsageError, match="either"):
+        LocalFileSystem("local_fs_results", base="/tmp")
 
 
 def test_path_properties(tmp_path):

@@ -2,7 +2,8 @@
 Local disk: :class:`LocalFileSystem` and the local targets.
 
 Relative paths resolve against the working directory at the moment the target is created
-(law 0.1.21 resolves them against ``/``). Every write is atomic: ``dump``, ``open("w")``,
+(law 0.1.21 resolves them against ``/``), or against the ``base`` of a named file system from
+law.cfg (``fs="local_fs_data"``). Every write is atomic: ``dump``, ``open("w")``,
 ``localize("w")`` and ``copy_to`` write a hidden temporary sibling and rename it into place, so
 a process killed mid-write never leaves a file at the final path.
 """
@@ -18,7 +19,8 @@ import tempfile
 import uuid
 from typing import Any, Iterator
 
-from pipekit.errors import TargetExistsError, TargetMissingError
+from pipekit.config import Config
+from pipekit.errors import ConfigError, TargetExistsError, TargetMissingError, UsageError
 from pipekit.target.file import (
     FileSystem,
     FileSystemDirectoryTarget,
@@ -124,28 +126,76 @@ class AtomicLocalFile:
             self.discard()
 
 
+class _DefaultLocalFileSystem:
+    """``LocalFileSystem.default_instance``: the file system of ``[target] default_local_fs``."""
+
+    def __get__(self, obj: Any, cls: type) -> LocalFileSystem:
+        # every LocalTarget created without fs comes here: answer from a per-class cache that
+        # is valid as long as the configuration object is the same
+        cached = cls.__dict__.get("_default_cache")
+        if cached is not None and cached[0] is Config._instance:
+            return cached[1]
+        fs = cls.from_section(None)
+        cls._default_cache = (Config._instance, fs)
+        return fs
+
+
 class LocalFileSystem(FileSystem):
     """
-    The local disk. *base*, when given, is the directory relative paths resolve against;
-    otherwise they resolve against the current working directory.
+    The local disk. Relative paths resolve against *base* when the file system has one, and
+    against the working directory otherwise.
+
+    As in law, a file system may come from a law.cfg section: ``LocalFileSystem("local_fs_data")``
+    (or ``LocalFileTarget("x.json", fs="local_fs_data")``) reads ``base`` and ``local_root_depth``
+    from ``[local_fs_data]``. The default file system (``[target] default_local_fs``, normally
+    ``[local_fs]``) never has a base: relative paths of ``LocalFileTarget("x.json")`` always
+    resolve against the working directory (law's default base ``/`` is accepted and ignored).
     """
 
     name = "local_fs"
 
-    _default: LocalFileSystem | None = None
+    #: the file system of the default section, shared (``LocalFileSystem.default_instance``)
+    default_instance = _DefaultLocalFileSystem()
+
+    def __init__(
+        self,
+        section: str | None = None,
+        base: str | None = None,
+        name: str | None = None,
+        local_root_depth: int | None = None,
+        **kwargs: Any,
+    ):
+        if section and base:
+            raise UsageError(
+                f"LocalFileSystem(section={section!r}, base={base!r}) is ambiguous: give either "
+                f"the law.cfg section that holds the base, or the base itself"
+            )
+        self.config_section = None
+        depth = 1
+        if base is None:
+            self.config_section, base, depth = _read_local_fs_section(section)
+        self.base = os.path.abspath(os.path.expanduser(base)) if base else None
+        self.name = name or self.config_section or self.name
+        #: path components of the mount checked by mirrored targets (``/eos`` for 1)
+        self.local_root_depth = depth if local_root_depth is None else int(local_root_depth)
 
     @classmethod
-    def default_instance(cls) -> LocalFileSystem:
-        if cls._default is None:
-            cls._default = cls()
-        return cls._default
+    def from_section(cls, section: str | None = None) -> LocalFileSystem:
+        """The shared file system of a law.cfg *section* (None: the default section)."""
+        from pipekit.config import Config
 
-    def __init__(self, base: str | None = None, name: str | None = None):
-        self.base = os.path.abspath(os.path.expanduser(base)) if base else None
-        if name:
-            self.name = name
+        # kept on the Config object: a new configuration (Config.reset()) means new file systems
+        instances = Config.instance().__dict__.setdefault("_pipekit_local_fs", {})
+        fs = instances.get((cls, section))
+        if fs is None:
+            fs = instances[(cls, section)] = cls(section)
+        return fs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name}, base={self.base or 'working directory'})"
 
     def __eq__(self, other: Any) -> bool:
+        # paths of local targets are absolute: all local file systems reach the same files
         return isinstance(other, LocalFileSystem)
 
     def __hash__(self) -> int:
@@ -355,6 +405,39 @@ class LocalFileSystem(FileSystem):
             self.remove(tmp, silent=True)
 
 
+def _read_local_fs_section(section: str | None) -> tuple[str, str | None, int]:
+    """``(section, base, local_root_depth)`` of a local file-system section of law.cfg."""
+    from pipekit.config import Config
+
+    cfg = Config.instance()
+    default = cfg.get_expanded("target", "default_local_fs", None) or "local_fs"
+    section = section or default
+    if section != default and not cfg.has_section(section):
+        raise ConfigError(
+            f"law.cfg has no section [{section}] to configure a local file system; add it, "
+            f"e.g. [{section}] base: /path/to/data"
+        )
+
+    def get(sec: str, option: str) -> Any:
+        return cfg.get_expanded(sec, option, None) if cfg.has_section(sec) else None
+
+    base = get(section, "base")
+    if section == default:
+        if base not in (None, "", "/"):
+            raise ConfigError(
+                f"[{section}] base: {base} - the default local file system has no base: "
+                f"relative paths of local targets resolve against the working directory. Put "
+                f"the base into a section of its own ([local_fs_data] base: {base}) and use "
+                f'LocalFileTarget(path, fs="local_fs_data")'
+            )
+        base = None
+    depth = get(section, "local_root_depth") or get(default, "local_root_depth") or 1
+    try:
+        return section, base or None, int(depth)
+    except ValueError:
+        raise ConfigError(f"[{section}] local_root_depth = {depth!r} is not an integer") from None
+
+
 def tmp_path(ext: Any = None, tmp_dir: str | None = None) -> str:
     """
     A new unique path in *tmp_dir*, ``[target] tmp_dir`` of the config or the system's temporary
@@ -384,9 +467,9 @@ class LocalTarget(FileSystemTarget):
             path = tmp_path(is_tmp, tmp_dir)
         self.is_tmp = bool(is_tmp)
         if fs is None:
-            fs = LocalFileSystem.default_instance()
+            fs = LocalFileSystem.default_instance
         elif isinstance(fs, str):
-            fs = LocalFileSystem(name=fs)
+            fs = LocalFileSystem.from_section(fs)
         super().__init__(get_path(path), fs=fs, **kwargs)
 
     def __del__(self) -> None:

@@ -52,16 +52,7 @@ def _local_fs(local_fs: Any) -> LocalFileSystem:
     """A local file system from an instance, a law.cfg section name (its ``base``) or None."""
     if isinstance(local_fs, LocalFileSystem):
         return local_fs
-    from pipekit.config import Config
-
-    cfg = Config.instance()
-    section = local_fs or cfg.get_expanded("target", "default_local_fs", None) or "local_fs"
-    base = cfg.get_expanded(section, "base", None) if cfg.has_section(section) else None
-    fs = LocalFileSystem(base=base or "/", name=section)
-    fs.local_root_depth = (
-        cfg.get_expanded_int(section, "local_root_depth", 1) if cfg.has_section(section) else 1
-    )
-    return fs
+    return LocalFileSystem.from_section(local_fs or None)
 
 
 class MirroredTarget(FileSystemTarget):
@@ -95,7 +86,9 @@ class MirroredTarget(FileSystemTarget):
             )
         if local_target is None:
             lfs = _local_fs(local_fs)
-            local_target = (LocalFileTarget if is_file else LocalDirectoryTarget)(rel, fs=lfs)
+            # without a base (the default file system) the mirror is the remote path itself
+            local_cls = LocalFileTarget if is_file else LocalDirectoryTarget
+            local_target = local_cls(rel if lfs.base else "/" + rel, fs=lfs)
         self.remote_target = remote_target
         self.local_target = local_target
         self.local_read_only = local_read_only
