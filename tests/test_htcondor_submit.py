@@ -234,6 +234,13 @@ def test_submit_lines_with_newlines_or_their_own_queue_statement_are_refused(mod
         submission(mod.Chars(n=1), {0: [0]})
 
 
+def dry_run_section(out: str, label: str) -> str:
+    """The text --dry-run printed under ``----- <label>: <path> -----``."""
+    found = re.search(rf"^----- {re.escape(label)}: \S+ -----\n(.*?)(?=^----- )", out, re.S | re.M)
+    assert found, f"no '{label}' section in:\n{out}"
+    return found.group(1)
+
+
 def test_dry_run_prints_a_description_htcondor_parses_and_the_condor_submit_command(
         mod, work, htcondor):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
@@ -245,10 +252,14 @@ def test_dry_run_prints_a_description_htcondor_parses_and_the_condor_submit_comm
         cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    description = re.search(r"# batch script \S+job\.sub:\n(.*?)\n# submit command:", out, re.S)
-    _, ads = expand(htcondor, description.group(1))
+    _, ads = expand(htcondor, dry_run_section(out, "submit description"))
     assert [ad["Arguments"] for ad in ads] == ["0", "1", "2"]
     assert [ad["PipekitBranches"] for ad in ads] == ["0-1", "2-3", "4"]
+    # what every job runs is shown too: the wrapper the description names as its executable
+    wrapper = dry_run_section(out, "job wrapper (every job runs it with its index)")
+    assert f"----- job wrapper (every job runs it with its index): {ads[0]['Cmd']} -----" in out
+    assert wrapper.startswith("#!/usr/bin/env bash") and "-m pipekit.job" in wrapper
+    assert "batch script" not in out
     assert re.search(r"^condor_submit -pool cm\.example\.org -name schedd1\.example\.org "
                      r"\S+/job\.sub$", out, re.M)
     assert not (work / "data").exists()  # nothing written
@@ -279,8 +290,7 @@ def test_quickstart_in_the_docs_writes_a_description_htcondor_parses(tmp_path, h
     (project / "analysis" / "tasks.py").write_text("\n".join(tasks) + "\n")
 
     out = run(commands[2] + " --dry-run", project)
-    description = re.search(r"# batch script \S+job\.sub:\n(.*?)\n# submit command:", out, re.S)
-    _, ads = expand(htcondor, description.group(1))
+    _, ads = expand(htcondor, dry_run_section(out, "submit description"))
     assert [ad["PipekitBranches"] for ad in ads] == ["0-1", "2-3", "4-5", "6-7", "8-9"]
     assert {ad["Iwd"] for ad in ads} == {str(project)}
     assert "/data/Square/count10/pipekit_htcondor_Square_" in ads[0]["Cmd"]

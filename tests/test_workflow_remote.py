@@ -147,7 +147,25 @@ def test_dry_run_prints_script_command_and_spec_and_writes_nothing(mod, home, ca
     assert "exec " in out and "-m pipekit.job" in out
     assert "sbatch --parsable --array=0-2%2 --job-name=pk_Remote_" in out
     assert '"label": "a b; $(x)"' in out
+    assert "----- batch script: " in out and "----- submit command -----" in out
     assert sorted(p.name for p in work.iterdir()) == ["extra.txt", "up.txt"]  # no job files
+
+
+def test_dry_run_names_the_input_files_a_submission_would_copy(mod, home, capfd):
+    work = home.parent / "work"
+    for name in ("up.txt", "extra.txt", "boot.sh", "stage.sh"):
+        (work / name).write_text("")
+    (work / "law.cfg").write_text("[job]\nbootstrap_file: boot.sh\n"
+                                  "[slurm]\nstageout_file: stage.sh\n")
+    code, out = run_cli(["remote_tasks.Remote", "--dry-run"], capfd)
+    assert code == 0, out
+    script = out.split("----- batch script: ", 1)[1].split("\n----- ", 1)[0]
+    jobs_dir = script.split(" -----", 1)[0].rsplit("/", 1)[0]
+    assert f"source {jobs_dir}/boot.sh" in script
+    assert f'( source {jobs_dir}/stage.sh "$pk_code" )' in script
+    assert f"{work}/boot.sh -> {jobs_dir}/boot.sh" in out
+    assert f"{work}/stage.sh -> {jobs_dir}/stage.sh" in out
+    assert not (work / "data").exists()  # nothing copied, nothing written
 
 
 def test_print_status_before_any_submission_says_so(mod, home, capfd):

@@ -27,13 +27,7 @@ from typing import Any
 from pipekit.config import Config
 from pipekit.errors import UsageError
 from pipekit.humanize import parse_duration
-from pipekit.job.base import (
-    BaseJobFileFactory,
-    JobConfig,
-    SubmissionPlan,
-    check_copy_names,
-    write_executable,
-)
+from pipekit.job.base import BaseJobFileFactory, JobConfig, JobFile, SubmissionPlan
 from pipekit.ranges import join_ranges
 
 __all__ = ["HTCondorJobConfig", "HTCondorJobFileFactory"]
@@ -116,6 +110,7 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
     """
 
     script_name = "job.sub"
+    script_label = "submit description"
     wrapper_name = "job.sh"
     #: where a job finds its transferred files in file-transfer mode (its scratch directory)
     scratch_dir = '"${_CONDOR_SCRATCH_DIR:-$PWD}"'
@@ -143,17 +138,20 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
 
     # -- files ----------------------------------------------------------------------------------
 
-    def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
-        """Write ``job.sub`` and ``job.sh`` (and copies of input files); returns ``job.sub``."""
-        path = super().create(plan, config)  # copies the input files, writes job.sub
-        write_executable(os.path.join(plan.directory, self.wrapper_name),
-                         self.render_wrapper(plan, config))
-        return path
+    def job_files(self, plan: SubmissionPlan, config: JobConfig) -> list[JobFile]:
+        """The submit description ``job.sub`` (submitted) and the wrapper ``job.sh`` (run)."""
+        wrapper = os.path.join(plan.directory, self.wrapper_name)
+        return [JobFile(self.script_label, os.path.join(plan.directory, self.script_name),
+                        self.render(plan, config), executable=False),
+                JobFile("job wrapper (every job runs it with its index)", wrapper,
+                        self.render_wrapper(plan, config))]
+
+    def input_files(self, config: JobConfig) -> list[Any]:
+        """The bootstrap and stage-out files, and ``input_files`` (sent in file-transfer mode)."""
+        return super().input_files(config) + list(getattr(config, "input_files", []))
 
     def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
-        """The bootstrap and stage-out files, and ``input_files`` (sent in file-transfer mode)."""
-        if isinstance(config, HTCondorJobConfig):
-            check_copy_names([config.bootstrap_file, config.stageout_file, *config.input_files])
+        """Also resolve ``input_files`` (copied into the submission directory, like the others)."""
         super().resolve_inputs(plan, config, write)
         if isinstance(config, HTCondorJobConfig):
             config.input_files = [self.provide_input(plan, config, f, write, what="input_files")

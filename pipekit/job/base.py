@@ -50,6 +50,7 @@ __all__ = [
     "JobState",
     "SubmissionPlan",
     "JobConfig",
+    "JobFile",
     "BaseJobManager",
     "BaseJobFileFactory",
     "JobInputFile",
@@ -137,6 +138,20 @@ class JobConfig:
     extra_args: list[str] = field(default_factory=list)
 
 
+@dataclass
+class JobFile:
+    """
+    A file a submission writes for the batch system: the batch script it submits (always the
+    first of :meth:`BaseJobFileFactory.job_files`) or another file the jobs run.
+    """
+
+    #: what it is, in words ("batch script", "submit description", "job wrapper ...")
+    label: str
+    path: str
+    text: str
+    executable: bool = True
+
+
 class BaseJobManager(ABC):
     """
     Talks to one batch system. Implementations must keep the cost of :meth:`query` independent
@@ -199,6 +214,8 @@ class BaseJobFileFactory(ABC):
 
     #: file name of the batch script inside the submission directory
     script_name = "job.sh"
+    #: what the file :meth:`render` writes is, in words (``--dry-run`` labels it so)
+    script_label = "batch script"
     #: exit code of the batch script when sourcing the bootstrap file failed
     bootstrap_exit_code = 3
     #: exit code of the batch script when sourcing the stage-out file failed
@@ -212,13 +229,27 @@ class BaseJobFileFactory(ABC):
     def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
         """The text of the batch script."""
 
+    def job_files(self, plan: SubmissionPlan, config: JobConfig) -> list[JobFile]:
+        """
+        Every file of *plan* the batch system reads or runs, the submitted batch script first
+        (what :meth:`create` writes and ``--dry-run`` prints). *config* has its input files
+        resolved (:meth:`resolve_inputs`). Backends with more files extend this.
+        """
+        path = os.path.join(plan.directory, self.script_name)
+        return [JobFile(self.script_label, path, self.render(plan, config))]
+
     def create(self, plan: SubmissionPlan, config: JobConfig) -> str:
-        """Write the batch script (and copies of input files) and return its path."""
+        """Write the job files (and copies of input files); returns the batch script's path."""
         os.makedirs(plan.directory, exist_ok=True)
         self.resolve_inputs(plan, config)
-        path = os.path.join(plan.directory, self.script_name)
-        write_executable(path, self.render(plan, config))
-        return path
+        files = self.job_files(plan, config)
+        for f in files:
+            write_file(f.path, f.text, executable=f.executable)
+        return files[0].path
+
+    def input_files(self, config: JobConfig) -> list[Any]:
+        """The input files *config* names (paths or :class:`JobInputFile`; None when unset)."""
+        return [config.bootstrap_file, config.stageout_file]
 
     def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
         """
@@ -226,7 +257,7 @@ class BaseJobFileFactory(ABC):
         copying them into the submission directory (only with *write*; see
         :meth:`provide_input`). Backends with more input files extend this.
         """
-        check_copy_names([config.bootstrap_file, config.stageout_file])
+        check_copy_names(self.input_files(config))
         config.bootstrap_file = self.provide_input(plan, config, config.bootstrap_file, write,
                                                    what="bootstrap_file")
         config.stageout_file = self.provide_input(plan, config, config.stageout_file, write,
@@ -357,12 +388,13 @@ def check_copy_names(files: Sequence[Any]) -> None:
                              "directory; rename one of them")
 
 
-def write_executable(path: str, text: str) -> None:
-    """Write *text* to *path* through a temporary sibling, executable by its owner and group."""
+def write_file(path: str, text: str, executable: bool = False) -> None:
+    """Write *text* to *path* through a temporary sibling (*executable*: by owner and group)."""
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-    os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
+    if executable:
+        os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP)
     os.replace(tmp, path)
 
 

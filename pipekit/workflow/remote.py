@@ -354,7 +354,11 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         shutil.rmtree(self.jobs_directory(), ignore_errors=True)
 
     def dry_run(self) -> None:
-        """``--dry-run``: print the batch script and submit command; submit and write nothing."""
+        """
+        ``--dry-run``: print every file a submission writes for the batch system (the batch
+        script or submit description, and what the jobs run), the input files it copies, the
+        submit command and the first job spec; submit and write nothing.
+        """
         ledger = self.load_ledger()
         active = ledger.active_branches()
         todo = [b for b in self.missing_branches() if b not in active]
@@ -369,18 +373,29 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
               f"{(len(nums) + size - 1) // size} submission(s); nothing is submitted or written")
         for i in range(0, len(nums), size):
             part = nums[i:i + size]
-            plan = self.new_plan(new_tag(), part)
-            branches = {n: chunks[n - first] for n in part}
-            script, config = self.prepare_submission(plan, branches, {}, write=False)
-            self.job_file_factory.resolve_inputs(plan, config, write=False)
-            cmd = self.job_manager.submit_command(plan, script, config)
-            from pipekit.shell import quote_args
+            self._print_submission(self.new_plan(new_tag(), part),
+                                   {n: chunks[n - first] for n in part})
 
-            spec = self.spec_for(plan, 0, branches[part[0]], 1)
-            print(f"\n# batch script {script}:\n{self.job_file_factory.render(plan, config)}")
-            print(f"# submit command:\n{quote_args(cmd)}\n")
-            print(f"# job spec {plan.spec_file(0)} (job {part[0]} of {len(part)}):\n"
-                  f"{json.dumps(dataclasses.asdict(spec), indent=1)}")
+    def _print_submission(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> None:
+        from pipekit.shell import quote_args
+
+        factory = self.job_file_factory
+        script, config = self.prepare_submission(plan, branches, {}, write=False)
+        sources = [f for f in factory.input_files(config) if f not in (None, "")]
+        factory.resolve_inputs(plan, config, write=False)
+        copies = [f for f in factory.input_files(config) if f not in (None, "")]
+        for f in factory.job_files(plan, config):
+            print(f"\n----- {f.label}: {f.path} -----\n{f.text}", end="")
+        if sources:
+            print(f"----- input files (copied into {plan.directory} at submission) -----")
+            for src, dst in zip(sources, copies):
+                src = os.path.abspath(os.path.expanduser(str(src)))
+                print(f"{src} -> {dst}" if src != dst else f"{src} (used where it is)")
+        cmd = self.job_manager.submit_command(plan, script, config)
+        spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1)
+        print(f"----- submit command -----\n{quote_args(cmd)}")
+        print(f"----- job spec: {plan.spec_file(0)} (job {plan.job_nums[0]}, the first of "
+              f"{len(plan)}) -----\n{json.dumps(dataclasses.asdict(spec), indent=1)}")
 
     # -- inspection -----------------------------------------------------------------------------
 

@@ -204,7 +204,7 @@ def test_dry_run_prints_the_batch_script_and_sbatch_command_and_submits_nothing(
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--parallel-jobs", "2",
                        "--dry-run", shims=shims)
     assert proc.returncode == 0, proc.stdout
-    assert "#!/usr/bin/env bash" in proc.stdout
+    assert "----- batch script: " in proc.stdout and "#!/usr/bin/env bash" in proc.stdout
     assert "-m pipekit.job" in proc.stdout
     assert "sbatch --parsable --array=0-2%2 --job-name=pk_Chars_" in proc.stdout
     assert '"branches": [\n  0\n ]' in proc.stdout
