@@ -1,7 +1,7 @@
 """
 The interface between the backend-independent job loop (:mod:`pipekit.job.loop`) and a batch
 system: :class:`BaseJobManager` (submit one submission, bulk status, cancel, cleanup, find a
-submission by its tag) and :class:`BaseJobFileFactory` (write the batch script of a submission),
+submission by its tag) and :class:`BaseJobFileFactory` (write the batch files of a submission),
 plus the status model, :class:`SubmissionPlan` (what one submission contains) and
 :class:`JobConfig` (what a ``<type>_job_config`` hook may change).
 
@@ -14,8 +14,10 @@ How one submission works, for the author of a backend:
 1. The loop creates a :class:`SubmissionPlan`: a unique *tag*, a directory, and the ledger job
    numbers in array order (array index ``i`` runs job ``plan.job_nums[i]``). It writes one job
    spec per index to ``plan.spec_file(i)``.
-2. ``factory.create(plan, config)`` writes the batch script. It must make index ``i`` run
-   ``python -m pipekit.job <spec_file(i)> --status-file <status_file(i)>`` (use
+2. ``factory.create(plan, config)`` copies the input files (bootstrap and stage-out file) and
+   writes the files of :meth:`BaseJobFileFactory.job_files`, the submitted batch script first.
+   They must make index ``i`` run ``python -m pipekit.job <spec_file(i)> --status-file
+   <status_file(i)>`` between the bootstrap and the stage-out file (use
    :meth:`BaseJobFileFactory.node_lines`), send the job's output to ``plan.log_file(i)`` and
    name the jobs ``plan.job_name`` so that :meth:`BaseJobManager.find_submission` can find them.
 3. ``manager.submit(plan, script, config)`` submits **all indices in one interaction** (a Slurm
