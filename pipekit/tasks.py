@@ -20,8 +20,8 @@ from pipekit.target.collection import SiblingFileCollection, TargetCollection
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileTarget
 from pipekit.task.base import Task
-from pipekit.workflow.parameter import branches_to_ranges
 from pipekit.workflow.local import LocalWorkflow
+from pipekit.workflow.parameter import branches_to_ranges
 
 __all__ = ["RunOnceTask", "TransferLocalFile", "ForestMerge", "MergeTree"]
 
