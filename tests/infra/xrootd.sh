@@ -4,7 +4,8 @@
 # Anonymous, writable, adler32 checksums, data below $XRD_BASE/data (served as /).
 #
 # usage: tests/infra/xrootd.sh start|stop|status
-#   start   install when missing, write the config, start the server unless it runs; idempotent
+#   start   install when missing, write the config, start the server unless it runs (restart it
+#           when it runs with an older config); idempotent
 #   stop    stop the server this script started, by PID (waits until it is gone, not a zombie)
 # env knobs (a second, independent instance is started by giving other values):
 #   XRD_BASE=/tmp/infra/xrd   XRD_PORT=1094   XRD_HTTP_PORT=8094
@@ -32,13 +33,15 @@ install_pkgs() {
 
 write_config() {
     mkdir -p "$BASE/data" "$BASE/run" "$BASE/log" "$BASE/admin"
+    # chksum max: by default the server computes few checksums at once and answers every further
+    # query with "wait 30 s"; parallel branch workers verifying uploads then stall for 30 s each
     cat > "$BASE/xrootd.cfg" <<EOF
 all.export / nolock
 oss.localroot $BASE/data
 all.adminpath $BASE/admin
 all.pidpath $BASE/run
 xrd.port $XRD_PORT
-xrootd.chksum adler32
+xrootd.chksum max 32 adler32
 xrd.protocol XrdHttp:$HTTP_PORT libXrdHttp.so
 http.listingdeny false
 http.desthttps false
@@ -51,8 +54,11 @@ ready() { xrdfs "localhost:$XRD_PORT" query config version >/dev/null 2>&1; }
 start() {
     install_pkgs
     write_config
+    # a server started with another config (an older version of this script) is restarted
+    if alive "$PIDFILE" && ! cmp -s "$BASE/xrootd.cfg" "$BASE/run/xrootd.cfg.running"; then stop; fi
     if ! alive "$PIDFILE"; then
         rm -f "$PIDFILE"
+        cp "$BASE/xrootd.cfg" "$BASE/run/xrootd.cfg.running"
         xrootd -b -R xrootd -c "$BASE/xrootd.cfg" -l "$BASE/log/xrootd.log" -s "$PIDFILE" -n "infra$XRD_PORT"
         for _ in $(seq 100); do ready && break; sleep 0.1; done
     fi
