@@ -42,6 +42,29 @@ def test_named_sections_fall_back_to_the_default_section(home):
     assert opts["validate_copy"] is True and opts["checksum"] == "adler32"  # built-in defaults
 
 
+def test_request_timeout_and_stall_warning_reach_the_interface(home):
+    law_cfg(
+        home,
+        """
+        [wlcg_fs]
+        base: file:///tmp/pipekit-never-used
+        file_interface: fsspec
+        request_timeout: 45s
+
+        [wlcg_fs_slow]
+        base: s3://bucket/prefix
+        request_timeout: 10m
+        stall_warning: 0
+    """,
+    )
+    fs = ConfiguredFileSystem("wlcg_fs")
+    assert fs.file_interface.request_timeout == 45.0
+    assert fs.file_interface.stall_warning == 20.0  # the default
+    slow = ConfiguredFileSystem("wlcg_fs_slow").file_interface
+    assert slow.request_timeout == 600.0 and slow.stall_warning == 0.0  # 0: never warn
+    assert slow.enforces_request_timeout  # s3fs ends a request after its read timeout
+
+
 def test_several_bases_with_braces_and_per_operation_bases(home):
     law_cfg(
         home,

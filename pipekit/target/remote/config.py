@@ -10,6 +10,8 @@ A section (``[wlcg_fs]``, or a named one such as ``[wlcg_fs_analysis]``) holds, 
                                                             # filecopy, checksum
     retries: 3              # extra attempts after a transient error (connection refused, ...)
     retry_delay: 1s         # first wait; doubled after every attempt
+    request_timeout: 2m     # a request without an answer for this long fails (and is retried)
+    stall_warning: 20s      # a request without an answer for this long is logged (0: never)
     random_base: False      # False: round-robin over the bases; True: a random one per call
     validate_copy: True     # verify transfers: checksum where the server offers one, else size
     checksum: adler32       # algorithm asked from the server (none: size only)
@@ -67,6 +69,8 @@ BASE_OPERATIONS = (
 _DEFAULTS: dict[str, Any] = {
     "retries": 3,
     "retry_delay": "1s",
+    "request_timeout": "2m",
+    "stall_warning": "20s",
     "random_base": False,
     "validate_copy": True,
     "checksum": "adler32",
@@ -167,6 +171,8 @@ def read_fs_options(section: str, fallback: str | None = None) -> dict[str, Any]
         "bases": {op: _bases(get("base_" + op)) for op in BASE_OPERATIONS if get("base_" + op)},
         "retries": typed("retries", int),
         "retry_delay": typed("retry_delay", lambda v: parse_duration(v)),
+        "request_timeout": typed("request_timeout", lambda v: parse_duration(v)),
+        "stall_warning": typed("stall_warning", lambda v: parse_duration(v)),
         "random_base": typed("random_base", to_bool),
         "validate_copy": typed("validate_copy", to_bool),
         "checksum": None if checksum in ("", "none", "false", "no") else checksum,
@@ -229,6 +235,8 @@ def make_file_interface(opts: dict[str, Any], **extra: Any) -> RemoteFileInterfa
         retry_delay=opts["retry_delay"],
         random_base=opts["random_base"],
         config_section=opts.get("section"),
+        request_timeout=opts["request_timeout"],
+        stall_warning=opts["stall_warning"],
     )
     if choose_interface(opts) == "gfal":
         from pipekit.target.remote.gfal import GFALFileInterface

@@ -80,6 +80,8 @@ class FSSpecFileInterface(RemoteFileInterface):
         self.protocol = protocols.pop()
         self.storage_options = dict(storage_options or {})
         self.atomic_upload = self.protocol in OBJECT_STORES
+        # s3fs (botocore) ends a request after read_timeout; other protocols: warnings only
+        self.enforces_request_timeout = self.protocol in ("s3", "s3a")
         self.has_directories = self.protocol not in OBJECT_STORES
         self._local = threading.local()
 
@@ -104,7 +106,7 @@ class FSSpecFileInterface(RemoteFileInterface):
                 options = dict(self.storage_options)
                 options.setdefault("skip_instance_cache", True)
                 if self.protocol in ("s3", "s3a"):
-                    options = _s3_options(options)
+                    options = _s3_options(options, self.request_timeout)
                 fs = fsspec.filesystem(self.protocol, **options)
             except ImportError as e:
                 pkg = _PACKAGES.get(self.protocol, getattr(e, "name", None) or "fsspec")
@@ -246,8 +248,8 @@ def _to_stat(info: dict) -> RemoteStat:
     )
 
 
-def _s3_options(options: dict) -> dict:
-    """s3fs options: endpoint_url moved into client_kwargs, short timeouts, no botocore retries."""
+def _s3_options(options: dict, request_timeout: float = 60.0) -> dict:
+    """s3fs options: endpoint_url moved into client_kwargs, timeouts, no botocore retries."""
     options = dict(options)
     client = dict(options.pop("client_kwargs", None) or {})
     if "endpoint_url" in options:
@@ -258,7 +260,7 @@ def _s3_options(options: dict) -> dict:
         options["client_kwargs"] = client
     config = dict(options.pop("config_kwargs", None) or {})
     config.setdefault("connect_timeout", 10)
-    config.setdefault("read_timeout", 60)
+    config.setdefault("read_timeout", request_timeout)
     config.setdefault("retries", {"max_attempts": 1})
     options["config_kwargs"] = config
     options.setdefault("use_listings_cache", False)

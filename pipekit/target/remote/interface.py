@@ -16,6 +16,10 @@ what every backend shares:
 - **error classification**: backends map their errors with :meth:`RemoteFileInterface.classify`
   to :class:`TargetMissingError`, :class:`TargetExistsError`, :class:`RemoteError` (permanent)
   or :class:`TransientRemoteError` (retried).
+- **request timeouts**: a request that gets no answer within ``request_timeout`` seconds fails
+  (backends pass the timeout to their client library) and is retried like any transient error;
+  one that has had no answer for ``stall_warning`` seconds is logged while it waits
+  (:mod:`pipekit.target.remote.watchdog`), so a stuck server is never a silent hang.
 - **operation counts**: :attr:`RemoteFileInterface.op_counts` counts the requests sent per
   operation, so a user (or a test) can see that a collection was checked with one listing.
 
@@ -36,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from pipekit.errors import RemoteError, TargetExistsError, TargetMissingError, TransientRemoteError
+from pipekit.target.remote.watchdog import request_watch
 
 __all__ = [
     "RemoteFileInterface",
@@ -134,6 +139,8 @@ class RemoteFileInterface:
     has_directories = True
     #: checksum algorithm the server may offer for copy verification (None: size only)
     checksum_algorithm: str | None = None
+    #: the client library ends a request after :attr:`request_timeout` (else only warnings)
+    enforces_request_timeout = False
 
     def __init__(
         self,
@@ -144,6 +151,8 @@ class RemoteFileInterface:
         random_base: bool = False,
         max_retry_delay: float = 60.0,
         config_section: str | None = None,
+        request_timeout: float = 120.0,
+        stall_warning: float = 20.0,
         **kwargs: Any,
     ):
         self.base = _as_list(base)
@@ -155,6 +164,10 @@ class RemoteFileInterface:
         self.max_retry_delay = float(max_retry_delay)
         self.random_base = bool(random_base)
         self.config_section = config_section
+        #: seconds without an answer after which a request fails (and is retried)
+        self.request_timeout = float(request_timeout)
+        #: seconds without an answer after which a running request is logged (0: never)
+        self.stall_warning = float(stall_warning)
         self.op_counts: Counter[str] = Counter()
         self._rotation: dict[tuple[str, ...], Iterable[int]] = {}
         self._lock = threading.Lock()
@@ -209,18 +222,30 @@ class RemoteFileInterface:
         attempt = 0
         while True:
             base = order[attempt % len(order)]
+            uri = join_uri(base, path)
             self.op_counts[op] += 1
             if logger.isEnabledFor(logging.DEBUG):  # [logging] pipekit.target.remote: DEBUG
-                logger.debug("%s %s", op, join_uri(base, path))
+                logger.debug("%s %s", op, uri)
+            t_attempt = time.monotonic()
             try:
-                return func(base)
+                with request_watch.watch(
+                    op,
+                    uri,
+                    f"{attempt + 1} of {retries + 1}",
+                    self.stall_warning,
+                    self._give_up(op),
+                ):
+                    return func(base)
             except (TargetMissingError, TargetExistsError, RemoteError):
                 raise
             except Exception as e:  # noqa: BLE001 - every backend error is classified here
-                err = self.classify(e, op, join_uri(base, path))
+                err = self.classify(e, op, uri)
+                name, timeout = self.timeout_for(op)
+                if isinstance(err, TransientRemoteError) and self._timed_out(t_attempt, op):
+                    err = TransientRemoteError(f"{err} - no answer within {name} ({timeout:g} s)")
                 if not isinstance(err, TransientRemoteError) or attempt >= retries:
                     if isinstance(err, TransientRemoteError):
-                        err = self._exhausted(err, op, join_uri(base, path), attempt + 1, order, t0)
+                        err = self._exhausted(err, op, uri, attempt + 1, order, t0)
                     raise err from e
             # exponential backoff, with jitter so that many jobs retrying together spread out
             delay = min(self.max_retry_delay, self.retry_delay * 2**attempt)
@@ -228,7 +253,7 @@ class RemoteFileInterface:
             logger.info(
                 "%s of %s failed (%s); attempt %d of %d in %.1f s",
                 op,
-                join_uri(base, path),
+                uri,
                 err,
                 attempt + 2,
                 retries + 1,
@@ -237,15 +262,37 @@ class RemoteFileInterface:
             time.sleep(delay)
             attempt += 1
 
+    def _where(self) -> str:
+        return f"[{self.config_section}] in law.cfg" if self.config_section else "the file system"
+
+    def timeout_for(self, op: str) -> tuple[str, float]:
+        """The option that limits one request of *op*, and its value in seconds."""
+        return "request_timeout", self.request_timeout
+
+    def _give_up(self, op: str) -> str:
+        """What happens to a stalled request of *op*, for the watch's warning."""
+        if not self.enforces_request_timeout:
+            return "This backend has no request timeout: stop the run if it does not recover."
+        name, timeout = self.timeout_for(op)
+        return f"It is given up after {name} ({timeout:g} s) of {self._where()}, then retried."
+
+    def _timed_out(self, t_attempt: float, op: str) -> bool:
+        """Whether an attempt of *op* that started at *t_attempt* failed by timing out."""
+        # judged by time: client libraries report a timeout under many names and errnos, and
+        # XrdCl checks its timeouts only now and then
+        elapsed = time.monotonic() - t_attempt
+        return self.enforces_request_timeout and elapsed >= 0.5 * self.timeout_for(op)[1]
+
     def _exhausted(
         self, err: Exception, op: str, uri: str, attempts: int, order: list[str], t0: float
     ) -> TransientRemoteError:
-        where = f"[{self.config_section}] in law.cfg" if self.config_section else "the file system"
         nbases = f", {len(order)} bases" if len(order) > 1 else ""
+        name = self.timeout_for(op)[0]
+        knobs = f"{name} / retries" if f"within {name}" in str(err) else "retries / retry_delay"
         return TransientRemoteError(
             f"{op} of {uri} failed after {attempts} attempt{'s' if attempts > 1 else ''} "
-            f"({time.monotonic() - t0:.1f} s{nbases}): {err}. The storage may be down or "
-            f"unreachable; check the server, or raise retries / retry_delay of {where}"
+            f"({time.monotonic() - t0:.1f} s{nbases}): {err}. The storage may be down, "
+            f"overloaded or unreachable; check the server, or raise {knobs} of {self._where()}"
         )
 
     def classify(self, exc: BaseException, op: str, uri: str) -> Exception:
