@@ -1,16 +1,23 @@
 """
-Storage failures against real servers: a server stopped in the middle of an upload, servers that
-are not there at all, and fail-over from a dead base URL to a working one.
+Storage failures against real servers: a server stopped in the middle of an upload, a server
+frozen (SIGSTOP: connections accepted, nothing answered, the way a hung or overloaded server
+behaves), servers that are not there at all, fail-over from a dead base URL to a working one, and
+XRootD in a forked child whose client library cannot work there.
 
-The stopped server is a second XRootD instance of tests/infra/xrootd.sh (port 1095, its own data
-directory), so that stopping it disturbs no other test.
+The stopped and frozen server is a second XRootD instance of tests/infra/xrootd.sh (port 1095,
+WebDAV on 8096, its own data directory), so that stopping it disturbs no other test. Scenarios that
+depend on XrdCl settings run in a fresh Python process: XrdCl reads them once per process.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -167,3 +174,113 @@ def test_a_dead_base_fails_over_to_a_working_one(require_service):
         t.dump({"i": i})
         assert t.load() == {"i": i}
     RemoteDirectoryTarget("/", fs=fs).remove()
+
+
+FROZEN_SCRIPT = """
+    import logging, sys, time
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
+    from pipekit.errors import TransientRemoteError
+    from pipekit.target.remote.base import RemoteFileSystem, RemoteFileTarget
+    from pipekit.target.remote.gfal import GFALFileInterface
+    from pipekit.target.remote.watchdog import request_watch
+
+    request_watch.tick = 0.2
+    fi = GFALFileInterface(sys.argv[1], retries=1, retry_delay=0.2, request_timeout=2,
+                           transfer_timeout=3, stall_warning=1, config_section="wlcg_fs")
+    target = RemoteFileTarget("/a.json", fs=RemoteFileSystem(fi))
+    target.dump({"v": 1})
+    print("READY", flush=True)
+    sys.stdin.readline()  # the server is frozen now
+    t0 = time.monotonic()
+    try:
+        target.load()
+    except TransientRemoteError as e:
+        print(f"ERROR after {time.monotonic() - t0:.1f} s: {e}", flush=True)
+    sys.stdin.readline()  # the server runs again
+    print("AGAIN", target.load(), flush=True)
+"""
+
+
+def python_without_xrd_settings(script: str, *args: str, **popen) -> subprocess.Popen:
+    """A fresh Python running *script*, without the XRD_* variables this process has set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XRD_")}
+    env.update(popen.pop("env", {}))
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        **popen,
+    )
+
+
+@pytest.mark.parametrize(
+    "scheme, limit",
+    [("root", "request_timeout (2 s)"), ("dav", "gfal_transfer_timeout (3 s)")],
+)
+def test_a_frozen_server_is_a_retried_error_naming_the_url_not_a_hang(scheme, limit, flaky_server):
+    # root:// transfers stream in requests, each bounded by request_timeout; over WebDAV a
+    # download is one request, bounded by gfal_transfer_timeout
+    assert infra("xrootd", "start", env=FLAKY) is None
+    sub = f"t{uuid.uuid4().hex[:8]}"
+    base = f"root://localhost:1095//{sub}" if scheme == "root" else f"dav://localhost:8096/{sub}"
+    pid = int((Path(FLAKY["XRD_BASE"]) / "run" / "xrootd.pid").read_text())
+    proc = python_without_xrd_settings(FROZEN_SCRIPT, base, stdin=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            lines = []
+            while not lines or not lines[-1].startswith(("ERROR", "Traceback")):
+                lines.append(proc.stdout.readline().rstrip("\n"))
+                assert lines[-1] or proc.poll() is None, "\n".join(lines)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        again = proc.stdout.readline().strip()
+    finally:
+        proc.kill()
+        proc.wait()
+    uri = f"{base}/a.json"
+    error = lines[-1]
+    assert (
+        error.startswith("ERROR after ") and f"download of {uri} failed after 2 attempts" in error
+    )
+    assert f"no answer within {limit}" in error and "[wlcg_fs] in law.cfg" in error
+    assert float(error.split()[2]) < 20  # two bounded attempts, not a hang
+    assert any(f"download of {uri}: no answer for 1 s (attempt 1 of 2)" in ln for ln in lines)
+    assert again == "AGAIN {'v': 1}"  # the same target works once the server answers again
+
+
+FORK_SCRIPT = """
+    import os, sys
+    from pipekit.errors import RemoteError
+    from pipekit.target.remote.base import RemoteFileSystem, RemoteFileTarget
+    from pipekit.target.remote.gfal import GFALFileInterface
+
+    fs = RemoteFileSystem(GFALFileInterface(sys.argv[1], retries=0))
+    print("parent sees", fs.exists("/"), flush=True)  # XrdCl starts its threads here
+    pid = os.fork()
+    if pid == 0:
+        try:
+            RemoteFileTarget("/b.json", fs=fs).exists()
+            print("child: no error", flush=True)
+        except RemoteError as e:
+            print(f"child: {e}", flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+def test_xrootd_in_a_fork_without_the_fork_handler_is_an_error_not_a_hang(require_service):
+    reason = backend_missing("xrootd")
+    require_service("xrootd", reason is None, reason or "")
+    base = "root://localhost:1094//pipekit-tests"
+    proc = python_without_xrd_settings(FORK_SCRIPT, base, env={"XRD_RUNFORKHANDLER": "0"})
+    out, _ = proc.communicate(timeout=60)  # XrdCl would wait forever in the child
+    assert "parent sees True" in out
+    assert "child: XRootD cannot be used in this process" in out and "XRD_RUNFORKHANDLER=0" in out

@@ -14,6 +14,23 @@ XRootD client defaults are changed before gfal2 is loaded, because pipekit retri
 ``XRD_STREAMERRORWINDOW=0`` (otherwise, after one failed connection, every request to that
 server fails at once for 30 minutes, even after the server is back). Values already set in the
 environment win.
+
+**Timeouts.** A request that gets no answer within ``request_timeout`` (default 120 s) fails as
+a transient error, is retried, and is finally raised naming the URL: on XRootD through XrdCl's
+``XRD_REQUESTTIMEOUT`` (default 1800 s), which bounds every request, a stat as well as each
+chunk of a transfer (process-wide: the first file system that makes a gfal2 context in a
+process sets it; checked every ``XRD_TIMEOUTRESOLUTION=1`` s instead of 15); over HTTP/WebDAV
+through the plugin's ``OPERATION_TIMEOUT`` (default 8000 s) and ``CHECKSUM_TIMEOUT`` (1800 s),
+which limit a whole request, so they are ``request_timeout`` for namespace operations and
+``transfer_timeout`` for uploads, downloads and checksums (in a context of their own: a kept-alive
+connection keeps the timeout it was opened with). :mod:`~pipekit.target.remote.watchdog` logs a request while it waits.
+
+**Forks.** LocalWorkflow forks its branch workers, luigi forks task processes, and the parent has
+usually listed the outputs through gfal2 before. gfal2 contexts are per process here (a child
+makes its own and never frees the parent's), and XrdCl restarts its threads in a forked child
+(``XRD_RUNFORKHANDLER=1``, set as a default). With ``XRD_RUNFORKHANDLER=0`` in the environment a
+child's first XRootD request would hang forever, without any timeout (the threads that enforce it
+are gone): pipekit refuses that request with an error naming the variable instead.
 """
 
 from __future__ import annotations
@@ -24,23 +41,41 @@ import stat as stat_module
 import threading
 from typing import Any
 
-from pipekit.errors import PipekitError, TransientRemoteError
+from pipekit.errors import PipekitError, RemoteError, TransientRemoteError
 from pipekit.target.remote.interface import (
     ListEntry,
     RemoteFileInterface,
     RemoteStat,
     classify_errno,
 )
+from pipekit.target.remote.watchdog import heartbeat, read_offset, set_probe
 
 __all__ = ["GFALFileInterface", "GFAL2NotFoundError", "import_gfal2", "XRD_ENV_DEFAULTS"]
 
-#: XrdCl settings pipekit needs for its own retries to work (see the module docstring)
+#: XrdCl settings pipekit needs for its own retries and timeouts to work (see the module
+#: docstring); XRD_REQUESTTIMEOUT comes from the first file system's request_timeout
 XRD_ENV_DEFAULTS = {
     "XRD_CONNECTIONRETRY": "1",
     "XRD_CONNECTIONWINDOW": "10",
     "XRD_STREAMERRORWINDOW": "0",
-    "XRD_REQUESTTIMEOUT": "300",
+    "XRD_TIMEOUTRESOLUTION": "1",
+    "XRD_RUNFORKHANDLER": "1",
 }
+
+#: the process that first made a gfal2 context for XRootD (XrdCl starts its threads there); a
+#: child forked from it inherits this value
+_xrootd_pid: int | None = None
+
+#: contexts of a parent process seen in a forked child: kept, never freed there (freeing one runs
+#: plugin code on state that belongs to the parent's threads)
+_inherited_contexts: list[Any] = []
+
+#: gfal2 options that limit one request (HTTP: a whole request, download included)
+_TIMEOUT_OPTIONS = (
+    ("HTTP PLUGIN", "OPERATION_TIMEOUT"),
+    ("CORE", "CHECKSUM_TIMEOUT"),
+    ("CORE", "NAMESPACE_TIMEOUT"),
+)
 
 #: schemes whose transfers go through the file API by default (see GFALFileInterface)
 _XROOTD_SCHEMES = ("root://", "roots://", "xroot://", "xroots://")
@@ -87,6 +122,8 @@ class GFALFileInterface(RemoteFileInterface):
 
     name = "gfal"
 
+    enforces_request_timeout = True
+
     def __init__(
         self,
         base: Any,
@@ -122,28 +159,75 @@ class GFALFileInterface(RemoteFileInterface):
 
     # -- gfal2 contexts -------------------------------------------------------------------------
 
-    def context(self) -> Any:
-        """The gfal2 context of this thread in this process (contexts do not survive a fork)."""
-        ctx = getattr(self._local, "ctx", None)
-        if ctx is None or self._local.pid != os.getpid():
-            gfal2 = import_gfal2()
-            ctx = gfal2.creat_context()
-            setters = {
-                "integer": ctx.set_opt_integer,
-                "string": ctx.set_opt_string,
-                "bool": ctx.set_opt_boolean,
-                "boolean": ctx.set_opt_boolean,
-                "string_list": ctx.set_opt_string_list,
-            }
-            for kind, entries in self.gfal_options.items():
-                for group, key, value in entries:
-                    setters[kind](group, key, value)
-            self._local.ctx = ctx
-            self._local.pid = os.getpid()
+    def context(self, data: bool = False) -> Any:
+        """
+        The gfal2 context of this thread in this process (contexts do not survive a fork): for
+        namespace operations, limited by ``request_timeout``, or with *data* for transfers and
+        checksums, limited by ``transfer_timeout``.
+        """
+        key = "data" if data else "ns"
+        ctx = getattr(self._local, key, None)
+        if ctx is None or getattr(self._local, key + "_pid", None) != os.getpid():
+            ctx = self._new_context(ctx, self.transfer_timeout if data else self.request_timeout)
+            setattr(self._local, key, ctx)
+            setattr(self._local, key + "_pid", os.getpid())
         return ctx
 
+    def _new_context(self, inherited: Any, timeout: float) -> Any:
+        if inherited is not None:
+            _inherited_contexts.append(inherited)
+        self._check_fork_handler()
+        gfal2 = import_gfal2()
+        # read by XrdCl when the first context of the process starts it; bounds every request
+        # (a stat, one chunk of a transfer, a checksum)
+        os.environ.setdefault("XRD_REQUESTTIMEOUT", str(max(1, round(self.request_timeout))))
+        ctx = gfal2.creat_context()
+        # HTTP (davix) keeps connections open and a reused connection keeps the timeout of the
+        # request that opened it: one limit per context, and separate contexts for namespace
+        # operations and for data, so that a stat never inherits a transfer's hour
+        seconds = max(1, round(timeout))
+        for group, key in _TIMEOUT_OPTIONS:
+            ctx.set_opt_integer(group, key, seconds)
+        setters = {
+            "integer": ctx.set_opt_integer,
+            "string": ctx.set_opt_string,
+            "bool": ctx.set_opt_boolean,
+            "boolean": ctx.set_opt_boolean,
+            "string_list": ctx.set_opt_string_list,
+        }
+        for kind, entries in self.gfal_options.items():  # the user's options win
+            for group, key, value in entries:
+                setters[kind](group, key, value)
+        return ctx
+
+    def timeout_for(self, op: str) -> tuple[str, float]:
+        """Over HTTP/WebDAV a transfer (or checksum) is one request: transfer_timeout limits it."""
+        if op in ("upload", "download", "copy", "checksum") and not self.base[0].startswith(
+            _XROOTD_SCHEMES
+        ):
+            return "gfal_transfer_timeout", float(self.transfer_timeout)
+        return super().timeout_for(op)
+
+    def _check_fork_handler(self) -> None:
+        """Refuse XRootD in a forked child when XrdCl would hang there (see the module docstring)."""
+        global _xrootd_pid
+        if not any(
+            b.startswith(_XROOTD_SCHEMES) for bs in [self.base, *self.bases.values()] for b in bs
+        ):
+            return
+        if _xrootd_pid is None:
+            _xrootd_pid = os.getpid()
+        elif _xrootd_pid != os.getpid() and os.environ.get("XRD_RUNFORKHANDLER", "").strip() == "0":
+            raise RemoteError(
+                f"XRootD cannot be used in this process (pid {os.getpid()}): it was forked "
+                f"after its parent (pid {_xrootd_pid}) used XRootD, and XRD_RUNFORKHANDLER=0 in "
+                f"the environment stops XrdCl from restarting its threads in a fork, so every "
+                f"request here would hang forever. Unset XRD_RUNFORKHANDLER (or set it to 1), or "
+                f"run without --workers"
+            )
+
     def _transfer_params(self, overwrite: bool = True) -> Any:
-        params = self.context().transfer_parameters()
+        params = self.context(data=True).transfer_parameters()
         params.timeout = self.transfer_timeout
         params.nbstreams = self.transfer_nbstreams
         params.overwrite = overwrite
@@ -233,9 +317,10 @@ class GFALFileInterface(RemoteFileInterface):
     def _do_upload(self, local_path: str, uri: str) -> None:
         if not self.streams(uri):
             local = "file://" + os.path.abspath(local_path)
-            self.context().filecopy(self._transfer_params(), local, uri)
+            set_probe(lambda: read_offset(os.path.abspath(local_path)))  # gfal2 reports none
+            self.context(data=True).filecopy(self._transfer_params(), local, uri)
             return
-        remote = self.context().open(uri, "w")
+        remote = self.context(data=True).open(uri, "w")
         try:
             with open(local_path, "rb") as src:
                 while True:
@@ -243,15 +328,17 @@ class GFALFileInterface(RemoteFileInterface):
                     if not chunk:
                         break
                     remote.write(chunk)
+                    heartbeat()
         finally:
             del remote  # closes it; a failed close shows up in the verification that follows
 
     def _do_download(self, uri: str, local_path: str) -> None:
         if not self.streams(uri):
             local = "file://" + os.path.abspath(local_path)
-            self.context().filecopy(self._transfer_params(), uri, local)
+            set_probe(lambda: os.path.getsize(local_path))  # gfal2 reports no progress
+            self.context(data=True).filecopy(self._transfer_params(), uri, local)
             return
-        remote = self.context().open(uri, "r")
+        remote = self.context(data=True).open(uri, "r")
         try:
             with open(local_path, "wb") as dst:
                 while True:
@@ -259,6 +346,7 @@ class GFALFileInterface(RemoteFileInterface):
                     if not chunk:
                         break
                     dst.write(chunk)
+                    heartbeat()
         finally:
             del remote
 
@@ -267,7 +355,7 @@ class GFALFileInterface(RemoteFileInterface):
             return False
         gfal2 = import_gfal2()
         try:
-            self.context().filecopy(self._transfer_params(), src_uri, dst_uri)
+            self.context(data=True).filecopy(self._transfer_params(), src_uri, dst_uri)
         except gfal2.GError as e:
             # XRootD without third-party copy ("tpc not supported"), WebDAV servers that cannot
             # pull (HTTP-TPC): the caller relays through the local disk from now on. The source
@@ -281,7 +369,9 @@ class GFALFileInterface(RemoteFileInterface):
     def _do_checksum(self, uri: str) -> str | None:
         gfal2 = import_gfal2()
         try:
-            return str(self.context().checksum(uri, self.checksum_algorithm)).strip().lower()
+            # the server reads the whole file: a data operation, with the transfer timeout
+            ctx = self.context(data=True)
+            return str(ctx.checksum(uri, self.checksum_algorithm)).strip().lower()
         except gfal2.GError as e:
             if self._code(e) in _UNSUPPORTED:
                 self.checksum_algorithm = (
