@@ -16,6 +16,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ COVERED = {
     "create_chars": "test_create_chars_readme_runs_branch_zero_then_all_then_the_merge",
     "sandbox": "test_sandbox_bash_task_sees_the_variable_its_setup_script_exports",
     "slurm": "test_slurm_readme_runs_the_branches_as_slurm_jobs_then_the_merge",
+    "remote_targets": "test_remote_targets_readme_runs_the_workflow_on_xrootd_then_the_merge",
     "notebooks": "tests/test_notebook.py",
     "demo": "test_demo_runs_end_to_end_and_prints_where_both_pictures_are",
 }
@@ -258,6 +260,126 @@ def test_slurm_readme_runs_the_branches_as_slurm_jobs_then_the_merge(
             "pipekit run CreateAlphabet": after_merge,
         },
     )
+
+
+def storage(backend: str) -> tuple[str, Path | None]:
+    """
+    Start the storage server of *backend* (tests/infra, as the storage tests do); returns why it
+    cannot be used ('' when it can) and its data directory on this machine.
+    """
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from storage_helpers import BACKENDS, backend_missing
+
+    data = BACKENDS[backend][2]
+    return backend_missing(backend) or "", data.parent if data else None
+
+
+def point_example_at(work: Path, sub: str, wlcg_fs: str | None = None) -> None:
+    """Put the example's outputs into a fresh directory *sub* (and use another [wlcg_fs])."""
+    cfg = work / "law.cfg"
+    text = cfg.read_text()
+    if wlcg_fs is not None:
+        text = text[: text.index("[wlcg_fs]")] + wlcg_fs + "\n"
+    cfg.write_text(text.replace("pipekit-examples/remote_targets", f"pipekit-examples/{sub}"))
+
+
+def readme_ini_blocks(name: str) -> list[str]:
+    """The ``ini`` code blocks of an example's README."""
+    blocks, block = [], None
+    for line in (EXAMPLES / name / "README.md").read_text().splitlines():
+        if line.startswith("```ini"):
+            block = []
+        elif line.startswith("```") and block is not None:
+            blocks.append("\n".join(block))
+            block = None
+        elif block is not None:
+            block.append(line)
+    return blocks
+
+
+@pytest.mark.storage
+@pytest.mark.timeout(300)
+def test_remote_targets_readme_runs_the_workflow_on_xrootd_then_the_merge(
+    tmp_path, clean_env, require_service
+):
+    reason, xrd_data = storage("xrootd")
+    require_service("xrootd", not reason, reason)
+    work = copy_example("remote_targets", tmp_path)
+    sub = f"ex{uuid.uuid4().hex[:8]}"
+    point_example_at(work, sub)
+    base = f"root://localhost:1094//pipekit-examples/{sub}"
+    server = xrd_data / "pipekit-examples" / sub  # what the XRootD server holds
+
+    def on_server() -> list[str]:
+        return sorted(str(p.relative_to(server)) for p in server.rglob("*") if p.is_file())
+
+    def after_branch0(data: Path, out: str) -> None:
+        assert on_server() == ["counts/counts_0.json"]
+        first = json.loads((server / "counts" / "counts_0.json").read_text())
+        assert first["file"] == "events_0.root" and sum(first["hist"]) == 1000
+
+    def after_status(data: Path, out: str) -> None:
+        requests = [ln for ln in out.splitlines() if ln.startswith(("listdir ", "stat "))]
+        assert requests == [f"listdir {base}/counts"]  # all branches: one listing
+        assert "absent (1/8)" in out and "branches: 8 selected, 1 present, 7 missing (1-7)" in out
+
+    def after_merge(data: Path, out: str) -> None:
+        assert "CountEvents: running 7 of 8 branches with 2 workers" in out
+        branches = [f"counts/counts_{b}.json" for b in range(8)]
+        assert on_server() == sorted(["merged.json", *branches])  # no temporary names left
+        merged = json.loads((server / "merged.json").read_text())
+        assert merged["files"] == 8 and sum(merged["hist"]) == 8000
+
+    def after_print_status(data: Path, out: str) -> None:
+        assert "WLCGFileTarget(fs=wlcg_fs, path=/merged.json)\n│       existent" in out
+        assert "existent (8/8)" in out and "8 selected, 8 present, 0 missing" in out
+
+    def after_fetch(data: Path, out: str) -> None:
+        assert f"{base}/merged.json: copied to" in out
+        assert (data / "merged.json").read_text() == (server / "merged.json").read_text()
+
+    def after_remove(data: Path, out: str) -> None:
+        assert on_server() == [] and (data / "merged.json").exists()
+
+    try:
+        run_readme(
+            "remote_targets",
+            work,
+            {
+                "pipekit run CountEvents --branch 0": after_branch0,
+                "pipekit run CountEvents --print-status 0 --log-level DEBUG": after_status,
+                "pipekit run MergeCounts --workers 2": after_merge,
+                "pipekit run MergeCounts --print-status 1": after_print_status,
+                "pipekit run MergeCounts --fetch-output 0,a,data": after_fetch,
+                "pipekit run MergeCounts --remove-output 1,a": after_remove,
+            },
+        )
+    finally:
+        shutil.rmtree(server, ignore_errors=True)
+
+
+@pytest.mark.storage
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend, scheme", [("wsgidav", "dav://"), ("s3", "s3://")])
+def test_remote_targets_readme_variants_run_on_webdav_and_s3(
+    backend, scheme, tmp_path, clean_env, require_service
+):
+    reason, data_dir = storage(backend)
+    require_service(backend, not reason, reason)
+    (wlcg_fs,) = [b for b in readme_ini_blocks("remote_targets") if f"base: {scheme}" in b]
+    work = copy_example("remote_targets", tmp_path)
+    sub = f"ex{uuid.uuid4().hex[:8]}"
+    point_example_at(work, sub, wlcg_fs)
+    try:
+        proc = pipekit("pipekit run MergeCounts --workers 2", work)
+        assert "CountEvents: running 8 of 8 branches with 2 workers" in proc.stdout
+        pipekit("pipekit run MergeCounts --fetch-output 0,a,data", work)
+        merged = json.loads((work / "data" / "merged.json").read_text())
+        assert merged["files"] == 8 and sum(merged["hist"]) == 8000
+    finally:
+        pipekit("pipekit run MergeCounts --remove-output 1,a", work)
+        if data_dir is not None:
+            shutil.rmtree(data_dir / "pipekit-examples" / sub, ignore_errors=True)
 
 
 def test_demo_runs_end_to_end_and_prints_where_both_pictures_are(tmp_path, clean_env):
