@@ -105,6 +105,7 @@ def test_named_file_system_from_law_cfg_resolves_relative_paths_against_its_base
 def test_default_file_system_keeps_the_working_directory_with_law_default_base(home):
     write_cfg(home, "[local_fs]", "base: /")
     assert LocalFileTarget("data/x.json").path == str(home.parent / "work" / "data" / "x.json")
+    assert LocalFileTarget("x").fs is LocalFileSystem.default_instance  # law's attribute
     assert LocalFileTarget("data/y.json", fs="local_fs").path == str(
         home.parent / "work" / "data" / "y.json"
     )

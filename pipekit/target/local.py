@@ -455,8 +455,10 @@ def tmp_path(ext: Any = None, tmp_dir: str | None = None) -> str:
 
 class LocalTarget(FileSystemTarget):
     """
-    A path on the local disk. With *is_tmp* (True or an extension), *path* may be omitted: a
-    unique temporary path is chosen and removed when the target is garbage collected.
+    A path on the local disk. *fs* is a :class:`LocalFileSystem` or the name of a law.cfg
+    section (``fs="local_fs_data"``: relative paths resolve against its ``base``). With *is_tmp*
+    (True or an extension), *path* may be omitted: a unique temporary path is chosen and removed
+    when the target is garbage collected.
     """
 
     def __init__(self, path: Any = None, fs: LocalFileSystem | None = None, is_tmp: Any = False,
