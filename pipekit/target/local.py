@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 from pipekit.config import Config
 from pipekit.errors import ConfigError, TargetExistsError, TargetMissingError, UsageError
+from pipekit.target.atomic import AtomicFile
 from pipekit.target.file import (
     FileSystem,
     FileSystemDirectoryTarget,
@@ -68,7 +69,7 @@ def replace_path(src: str, dst: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-class AtomicLocalFile:
+class AtomicLocalFile(AtomicFile):
     """
     A file opened for writing at a temporary sibling of *path*. :meth:`close` renames it into
     place; leaving a ``with`` block through an exception discards it instead.
@@ -80,50 +81,12 @@ class AtomicLocalFile:
         self.perm = perm
         if "a" in mode and os.path.exists(path):
             shutil.copyfile(path, self.tmp_path)
-        self._file = open(self.tmp_path, mode.replace("x", "w"), **kwargs)  # noqa: SIM115
-        self._done = False
+        self._open(mode, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._file, name)
-
-    def __iter__(self):
-        return iter(self._file)
-
-    def write(self, data: Any) -> int:
-        return self._file.write(data)
-
-    def close(self) -> None:
-        """Flush, close and rename the temporary file to the final path."""
-        if self._done:
-            return
-        self._done = True
-        self._file.close()
+    def _commit(self) -> None:
         if self.perm is not None:
             os.chmod(self.tmp_path, self.perm)
         os.replace(self.tmp_path, self.path)
-
-    def discard(self) -> None:
-        """Close and delete the temporary file; the final path is left untouched."""
-        if self._done:
-            return
-        self._done = True
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.tmp_path)
-
-    def __enter__(self) -> AtomicLocalFile:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
-
-    def __del__(self) -> None:
-        # an AtomicLocalFile dropped without close() must not leave a file at the final path
-        if not getattr(self, "_done", True):
-            self.discard()
 
 
 class _DefaultLocalFileSystem:

@@ -23,6 +23,7 @@ import zlib
 from typing import Any
 
 from pipekit.errors import RemoteError, TargetMissingError, TransientRemoteError
+from pipekit.target.atomic import AtomicFile
 from pipekit.target.file import split_tmp_name
 from pipekit.target.remote.interface import RemoteStat
 
@@ -224,7 +225,7 @@ class RemoteTransfers:
                 self._download_file(self.join(dirpath, name), os.path.join(ldir, name))
 
 
-class RemoteAtomicFile:
+class RemoteAtomicFile(AtomicFile):
     """
     A remote file opened for writing: data goes to a local temporary file that is uploaded
     (atomically) by :meth:`close`; leaving a ``with`` block through an exception discards it.
@@ -246,48 +247,11 @@ class RemoteAtomicFile:
         self.tmp_path = tmp_path(split_tmp_name(fs.basename(path))[1])
         if "a" in mode and fs.exists(path):
             fs.copy_to_local(path, self.tmp_path)
-        self._file = open(self.tmp_path, mode.replace("x", "w"), **kwargs)  # noqa: SIM115
-        self._done = False
+        self._open(mode, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._file, name)
-
-    def __iter__(self):
-        return iter(self._file)
-
-    def write(self, data: Any) -> int:
-        return self._file.write(data)
-
-    def close(self) -> None:
-        """Close and upload to the remote path; the local temporary file is removed."""
-        if self._done:
-            return
-        self._done = True
-        self._file.close()
+    def _commit(self) -> None:
         try:
             self.fs.copy_from_local(self.tmp_path, self.path, perm=self.perm)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.tmp_path)
-
-    def discard(self) -> None:
-        """Close without uploading; the remote path is left untouched."""
-        if self._done:
-            return
-        self._done = True
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.tmp_path)
-
-    def __enter__(self) -> RemoteAtomicFile:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_done", True):
-            self.discard()
