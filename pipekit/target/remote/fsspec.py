@@ -19,7 +19,6 @@ import datetime
 import os
 import posixpath
 import stat as stat_module
-import threading
 from typing import Any
 
 from pipekit.errors import MissingExtraError, RemoteError, TargetExistsError, TargetMissingError
@@ -83,18 +82,6 @@ class FSSpecFileInterface(RemoteFileInterface):
         # s3fs (botocore) ends a request after read_timeout; other protocols: warnings only
         self.enforces_request_timeout = self.protocol in ("s3", "s3a")
         self.has_directories = self.protocol not in OBJECT_STORES
-        self._local = threading.local()
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_local", None)
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._local = threading.local()
-        self._lock = threading.Lock()
 
     def filesystem(self) -> Any:
         """The fsspec file system of this thread in this process (async loops do not survive a fork)."""

@@ -38,7 +38,6 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_module
-import threading
 from typing import Any
 
 from pipekit.errors import PipekitError, RemoteError, TransientRemoteError
@@ -144,18 +143,6 @@ class GFALFileInterface(RemoteFileInterface):
         self.gfal_options = gfal_options or {}
         self.checksum_algorithm = checksum or None
         self._no_tpc = False
-        self._local = threading.local()
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_local", None)
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._local = threading.local()
-        self._lock = threading.Lock()
 
     # -- gfal2 contexts -------------------------------------------------------------------------
 

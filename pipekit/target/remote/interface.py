@@ -171,6 +171,23 @@ class RemoteFileInterface:
         self.op_counts: Counter[str] = Counter()
         self._rotation: dict[tuple[str, ...], Iterable[int]] = {}
         self._lock = threading.Lock()
+        #: per-thread state of a backend (client contexts), never shared across threads or pickled
+        self._local = threading.local()
+
+    # interfaces travel to forked and spawned workers: locks and per-thread clients do not
+    _UNPICKLED = ("_local", "_lock", "_rotation")
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in self._UNPICKLED:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._rotation = {}
 
     def __repr__(self) -> str:
         more = f" (+{len(self.base) - 1})" if len(self.base) > 1 else ""
