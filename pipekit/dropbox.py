@@ -22,7 +22,7 @@ from typing import Any
 
 from pipekit.errors import ConfigError
 from pipekit.target.remote.base import RemoteDirectoryTarget, RemoteFileTarget, RemoteTarget
-from pipekit.target.remote.config import ConfiguredFileSystem
+from pipekit.target.remote.config import ConfiguredFileSystem, make_file_interface
 from pipekit.target.remote.interface import RemoteFileInterface
 
 __all__ = ["DropboxFileSystem", "DropboxTarget", "DropboxFileTarget", "DropboxDirectoryTarget"]
@@ -86,8 +86,6 @@ class DropboxFileSystem(ConfiguredFileSystem):
         return found
 
     def make_interface(self, opts: dict[str, Any]) -> RemoteFileInterface:
-        from pipekit.target.remote.gfal import GFALFileInterface
-
         creds = self.credentials()
         gfal_options = {
             "integer": [("DROPBOX", "OAUTH", 2)],
@@ -102,18 +100,9 @@ class DropboxFileSystem(ConfiguredFileSystem):
                 f"no base URL for the Dropbox file system [{self.config_section}]; "
                 f"set e.g. base: dropbox://dropbox.com/my_dir"
             )
-        return GFALFileInterface(
-            base=opts["base"],
-            bases=opts.get("bases"),
-            retries=opts["retries"],
-            retry_delay=opts["retry_delay"],
-            random_base=opts["random_base"],
-            config_section=opts.get("section"),
-            transfer_timeout=opts["transfer_timeout"],
-            transfer_nbstreams=opts["transfer_nbstreams"],
-            gfal_options=gfal_options,
-            checksum=None,  # the Dropbox plugin offers no checksums: verify by size
-        )
+        # the Dropbox plugin offers no checksums: copies are verified by size
+        return make_file_interface(dict(opts, file_interface="gfal", checksum=None),
+                                   gfal_options=gfal_options)
 
 
 class DropboxTarget(RemoteTarget):

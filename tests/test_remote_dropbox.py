@@ -74,3 +74,10 @@ def test_missing_credentials_are_named(home):
     law_cfg(home, "[dropbox_fs]\nbase: dropbox://dropbox.com/x\napp_key: k\n")
     with pytest.raises(ConfigError, match=r"\[dropbox_fs\] lacks app_secret, access_token"):
         DropboxFileTarget("/a.json")
+
+
+def test_dropbox_requests_get_the_timeouts_of_the_section(home):
+    from pipekit.dropbox import DropboxFileSystem
+
+    law_cfg(home, "[dropbox]\nbase: dropbox://dropbox.com/x\nrequest_timeout: 7\n" + CREDS)
+    assert DropboxFileSystem().file_interface.request_timeout == 7.0
