@@ -15,6 +15,7 @@ import importlib.util
 import os
 import platform
 import sys
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,7 +162,7 @@ def write_readme(table: str, args: argparse.Namespace) -> None:
     readme = BENCH_DIR / "README.md"
     text = readme.read_text() if readme.exists() else ""
     start, end = "<!-- results:start -->", "<!-- results:end -->"
-    block = (f"{start}\nMachine: {machine()}. Repeats: {args.repeat} (median shown), law and pipekit "
+    block = (f"{start}\nMeasured {date.today().isoformat()}. Machine: {machine()}. Repeats: {args.repeat} (median shown), law and pipekit "
              f"alternating.\n\n{table}\n{end}")
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
