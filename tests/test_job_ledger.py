@@ -75,6 +75,30 @@ def test_resubmission_keeps_the_earlier_attempt_in_the_history(tmp_path):
                             "log": plan(tmp_path, "a", [0]).log_file(0)}]
 
 
+def test_the_ledger_has_one_line_per_job_and_every_change_reaches_the_file(tmp_path):
+    path = tmp_path / "ledger.json"
+    ledger = SubmissionLedger.load(str(path))
+    jobs = [ledger.new_job([b]) for b in range(3)]
+    p = plan(tmp_path, "t1", [j.num for j in jobs])
+    ledger.begin_submission(p, {j.num: j.branches for j in jobs})
+    ledger.confirm_submission("t1", ["7_0", "7_1", "7_2"])
+    ledger.save()
+    jobs[1].state, jobs[1].error = "failed", 'exit code 3: "quoted"\nsecond line'
+    ledger.save()  # only the changed job is encoded again; the file must still say it
+
+    lines = path.read_text().splitlines()
+    failed = [line for line in lines if '"state": "failed"' in line]
+    assert len(failed) == 1 and '"job_id": "7_1"' in failed[0]  # grep finds the failed job
+    assert json.loads(path.read_text())["jobs"]["1"]["error"] == jobs[1].error
+
+    ledger.begin_submission(plan(tmp_path, "t2", [1]), {1: [1]})  # the retry keeps its history
+    ledger.save()
+    again = SubmissionLedger.load(str(path))
+    assert [h["job_id"] for h in again.jobs[1].history] == ["7_1"]
+    assert again.jobs[1].attempt == 2 and again.jobs[1].state == SUBMITTING
+    assert again.jobs[0].state == "pending" and again.jobs[0].history == []
+
+
 def test_a_broken_ledger_names_the_file_and_the_way_out(tmp_path):
     path = tmp_path / "ledger.json"
     path.write_text("{not json")
@@ -89,11 +113,11 @@ def test_a_failed_write_leaves_the_previous_ledger_intact(tmp_path, monkeypatch)
     ledger.save()
     before = (tmp_path / "ledger.json").read_text()
 
-    def broken_dump(*args, **kwargs):
+    def broken_fsync(fd):
         raise OSError("disk full")
 
     ledger.new_job([1])
-    monkeypatch.setattr(jsonfile.json, "dump", broken_dump)
+    monkeypatch.setattr(jsonfile.os, "fsync", broken_fsync)  # the new content is half on disk
     with pytest.raises(OSError, match="disk full"):
         ledger.save()
     assert (tmp_path / "ledger.json").read_text() == before

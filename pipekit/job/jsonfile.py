@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-__all__ = ["write_json_atomic", "read_json"]
+__all__ = ["write_json_atomic", "write_text_atomic", "read_json"]
 
 
 def write_json_atomic(path: str, data: Any, indent: int | None = 1, durable: bool = True) -> None:
@@ -20,13 +20,17 @@ def write_json_atomic(path: str, data: Any, indent: int | None = 1, durable: boo
     Write *data* as JSON to *path* through a temporary sibling and a rename; with *durable*,
     ``fsync`` the content first (one disk flush per file: the cost of a job spec's write).
     """
+    write_text_atomic(path, json.dumps(data, indent=indent) + "\n", durable=durable)
+
+
+def write_text_atomic(path: str, text: str, durable: bool = True) -> None:
+    """Write *text* to *path* like :func:`write_json_atomic` writes JSON."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=indent, sort_keys=False)
-            f.write("\n")
+            f.write(text)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
