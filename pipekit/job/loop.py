@@ -10,6 +10,11 @@ their number. Jobs the batch system no longer knows are judged by their exit-sta
 with neither is declared lost after a grace time. A failed job is resubmitted with only its
 branches whose outputs are still missing, all failed jobs of a cycle in one submission. The
 ledger is written after every change, so a killed loop can be re-run and re-attaches.
+
+``--parallel-jobs P`` bounds the jobs of the workflow that run at once over *all* its
+submissions (several arrays beyond the batch system's maximum size, resubmissions): every
+submission is throttled to the slots the active ones leave free, and jobs that get no slot wait
+in the loop for a later cycle (:meth:`JobLoop.free_slots`).
 """
 
 from __future__ import annotations
@@ -133,6 +138,11 @@ class JobLoop:
         self.retries_used: dict[int, int] = {}
         self._missing_since: dict[int, float] = {}
         self._retry_later: list[JobRecord] = []
+        #: jobs that wait for a slot under --parallel-jobs: new ones (branch chunks, no record
+        #: yet) and failed ones to retry (job num -> branches)
+        self._waiting_new: list[list[int]] = []
+        self._waiting_retry: dict[int, list[int]] = {}
+        self._submit_fails = 0
         self.n_submitted = 0
         self.n_resubmitted = 0
         #: jobs submitted or re-attached in this run (what the status line counts)
@@ -150,8 +160,11 @@ class JobLoop:
         self.submit_missing()
         if self.settings.no_poll:
             n = len(self.relevant_active())
-            return LoopResult(True, f"{self.source.label}: {n} jobs active, not polling (--no-poll); "
-                              "run the same command again to attach to them", n_active=n)
+            waiting = (f", {self.n_waiting()} more wait for a free slot (--parallel-jobs "
+                       f"{self.settings.parallel_jobs})" if self.n_waiting() else "")
+            return LoopResult(True, f"{self.source.label}: {n} jobs active{waiting}, not polling "
+                              "(--no-poll); run the same command again to attach to them"
+                              + (" and submit the rest" if waiting else ""), n_active=n)
         return self.poll()
 
     # -- submitting -----------------------------------------------------------------------------
@@ -188,19 +201,76 @@ class JobLoop:
                      "jobs of an earlier run")
         if not todo:
             return
-        chunks = chunk_branches(todo, self.settings.tasks_per_job, self.settings.shuffle_jobs)
-        jobs = [self.ledger.new_job(c) for c in chunks]
-        self.submit_jobs({j.num: j.branches for j in jobs})
+        self._waiting_new = chunk_branches(todo, self.settings.tasks_per_job, self.settings.shuffle_jobs)
+        self.submit_waiting(raise_errors=True)
+        if self._waiting_new:
+            self.say(f"{self.source.label}: {len(self._waiting_new)} more job(s) wait for a free slot "
+                     f"(--parallel-jobs {self.settings.parallel_jobs}: at most that many jobs of "
+                     "this workflow run at once, over all its submissions)")
 
-    def submit_jobs(self, branches: dict[int, list[int]]) -> None:
-        """Submit jobs ``{num: branches}``: one submission, or one per batch-system maximum."""
-        nums = list(branches)
-        size = self.manager.max_jobs_per_submission() or len(nums)
-        for i in range(0, len(nums), size):
-            self._submit_chunk({n: branches[n] for n in nums[i:i + size]})
+    def n_waiting(self) -> int:
+        """Jobs (new, and failed ones to retry) held back by ``--parallel-jobs``."""
+        return len(self._waiting_new) + len(self._waiting_retry)
 
-    def _submit_chunk(self, branches: dict[int, list[int]]) -> None:
+    def free_slots(self) -> int | None:
+        """
+        How many more jobs may run at once under ``--parallel-jobs`` (None: no limit). Each
+        active submission holds at most ``min(its throttle, its active jobs)`` slots, a number
+        that only shrinks while it runs, so throttling every new submission to the free slots
+        keeps the whole workflow (all arrays, retries included) within the limit.
+        """
+        limit = self.settings.parallel_jobs
+        if not limit or limit <= 0:
+            return None
+        per_tag: dict[str, int] = {}
+        for job in self.ledger.active_jobs():
+            per_tag[job.tag] = per_tag.get(job.tag, 0) + 1
+        held = 0
+        for tag, n in per_tag.items():
+            throttle = self.ledger.submissions.get(tag, {}).get("parallel")
+            held += min(n, int(throttle)) if throttle else n
+        return limit - held
+
+    def submit_waiting(self, raise_errors: bool = False) -> None:
+        """
+        Submit the waiting jobs, retries first: one submission per batch-system maximum, each
+        throttled to the free slots; what gets no slot waits for a later cycle.
+        """
+        size = self.manager.max_jobs_per_submission() or max(1, self.n_waiting())
+        while self._waiting_retry or self._waiting_new:
+            slots = self.free_slots()
+            if slots is not None and slots <= 0:
+                return
+            retry = bool(self._waiting_retry)
+            if retry:
+                nums = list(self._waiting_retry)[:size]
+                branches = {n: self._waiting_retry[n] for n in nums}
+            else:
+                chunks = self._waiting_new[:size]
+                branches = {self.ledger.new_job(c).num: c for c in chunks}
+                del self._waiting_new[:size]
+            try:
+                self._submit_chunk(branches, slots)
+            except JobError as e:
+                self._submit_fails += 1
+                limit = self.settings.poll_fails
+                if (raise_errors and not retry) or (limit >= 0 and self._submit_fails > limit):
+                    raise
+                self._waiting_retry.update(branches)  # records exist now: submit them as they are
+                self.touched.update(branches)
+                self.say(f"{self.source.label}: submission failed ({self._submit_fails}/{limit}), "
+                         f"trying again next cycle: {str(e).splitlines()[0]}")
+                return
+            self._submit_fails = 0
+            for n in branches:
+                self._waiting_retry.pop(n, None)
+            if retry:
+                self.n_resubmitted += len(branches)
+
+    def _submit_chunk(self, branches: dict[int, list[int]], slots: int | None = None) -> None:
         plan = self.source.new_plan(new_tag(), list(branches))
+        if slots is not None:
+            plan.parallel = min(slots, plan.parallel or slots)
         attempts = {n: self.ledger.jobs[n].attempt + 1 for n in branches}
         script, config = self.source.prepare_submission(plan, branches, attempts)
         self.ledger.begin_submission(plan, branches)
@@ -239,6 +309,8 @@ class JobLoop:
                 if active:
                     n_fails = self._cycle(active, n_fails)
                 self._handle_failures()
+                if self.n_waiting():
+                    self.submit_waiting()
                 result = self._judge(t0)
                 if result is not None:
                     return result
@@ -353,14 +425,7 @@ class JobLoop:
                 self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
                          f"failed after {job.attempt} attempt(s): {job.error}{where}")
         self.ledger.save()
-        if retry:
-            try:
-                self.submit_jobs(retry)
-                self.n_resubmitted += len(retry)
-            except JobError as e:
-                self.say(f"{self.source.label}: resubmission failed, trying again next cycle: "
-                         f"{str(e).splitlines()[0]}")
-                self._retry_later.extend(self.ledger.jobs[n] for n in retry)
+        self._waiting_retry.update(retry)
 
     # -- ending ---------------------------------------------------------------------------------
 
@@ -388,7 +453,7 @@ class JobLoop:
         if done >= required and active:
             return self._result(True, f"acceptance reached: {done} of {n_total} branches done "
                                 f"(acceptance {acc:g})", active)
-        if not active and not self._retry_later:
+        if not active and not self._retry_later and not self.n_waiting():
             return self._result(True, f"{done} of {n_total} branches done", active)
         poll_data = PollData(self.settings.parallel_jobs, required, allowed, len(active), counts)
         if self.source.poll_callback(poll_data) is False:
@@ -401,11 +466,13 @@ class JobLoop:
     def _counts(self) -> dict[str, int]:
         """Jobs of this run per state; failed jobs that will be retried count as "retry"."""
         counts: dict[str, int] = {}
-        retry = {j.num for j in self._retry_later}
+        retry = {j.num for j in self._retry_later} | set(self._waiting_retry)
         for num in self.touched:
             job = self.ledger.jobs[num]
             state = "retry" if num in retry else job.state
             counts[state] = counts.get(state, 0) + 1
+        if self._waiting_new:
+            counts["waiting"] = len(self._waiting_new)
         return counts
 
     def _result(self, ok: bool, reason: str, active: list[JobRecord]) -> LoopResult:

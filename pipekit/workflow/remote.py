@@ -369,8 +369,12 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         first = ledger.next_job_num
         nums = list(range(first, first + len(chunks)))
         size = self.job_manager.max_jobs_per_submission() or len(nums)
+        n_subs = (len(nums) + size - 1) // size
         print(f"{self.label}: dry run: {len(chunks)} job(s) for {len(todo)} branches in "
-              f"{(len(nums) + size - 1) // size} submission(s); nothing is submitted or written")
+              f"{n_subs} submission(s); nothing is submitted or written")
+        if n_subs > 1 and self.new_plan("", []).parallel:
+            print(f"(with --parallel-jobs {self.task.parallel_jobs}, a submission goes out when "
+                  "the running ones leave slots free; its throttle is the number of free slots)")
         for i in range(0, len(nums), size):
             part = nums[i:i + size]
             self._print_submission(self.new_plan(new_tag(), part),

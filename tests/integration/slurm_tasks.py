@@ -50,6 +50,14 @@ class Chars(law.slurm.SlurmWorkflow, law.LocalWorkflow):
         return first
 
     def run(self):
+        t0 = time.time()
+        try:
+            self._run()
+        finally:  # every attempt, also a failing one, in out/.runs.jsonl: when it ran
+            with open(os.path.join(self.out, ".runs.jsonl"), "a") as f:
+                f.write(json.dumps({"branch": self.branch, "t0": t0, "t1": time.time()}) + "\n")
+
+    def _run(self):
         first = self._first_attempt()
         slow = not self.slow or self.branch in _ints(self.slow)
         if self.sleep_first and first and slow:

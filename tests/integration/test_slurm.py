@@ -334,6 +334,34 @@ def test_jobs_beyond_max_array_size_go_into_several_arrays(tmp_path, out, shims)
     assert shims.calls("scontrol") == []  # the configured size is not asked from Slurm
 
 
+def max_concurrent(out) -> int:
+    """Most branch attempts that ran at the same moment (from out/.runs.jsonl)."""
+    runs = [json.loads(line) for line in (out / ".runs.jsonl").read_text().splitlines()]
+    events = sorted([(r["t0"], 1) for r in runs] + [(r["t1"], -1) for r in runs])
+    now = peak = 0
+    for _, step in events:  # at equal times an end (-1) sorts before a start
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def test_parallel_jobs_bounds_the_running_jobs_over_all_arrays_and_retries(tmp_path, out, shims):
+    # 7 jobs in arrays of at most 2 and one retry: law-style per-array throttles (%2 each) would
+    # let 4 or more run at once; the workflow's limit is 2
+    (tmp_path / "law.cfg").write_text("[slurm]\nmax_array_size: 2\n")
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "7", "--sleep", "2",
+                       "--fail-once", "3", "--retries", "1", "--parallel-jobs", "2", *FAST,
+                       shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(7)
+    assert "wait for a free slot (--parallel-jobs 2" in proc.stdout
+    assert max_concurrent(out) == 2  # never more, and the limit is used
+    arrays = [c.split("--array=")[1].split()[0] for c in shims.calls("sbatch")]
+    assert len(arrays) >= 5  # 4 arrays of new jobs and the retry, each throttled to free slots
+    assert all("%" in a and int(a.split("%")[1]) <= 2 for a in arrays if "-" in a)
+    assert sorted(b for j in ledger_jobs(out).values() for b in j["branches"]) == list(range(7))
+
+
 def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
     shims.fail("squeue", "slurm_load_jobs error: Socket timed out on send/recv operation")
     # the failing branch sleeps first: the loop ends as soon as it fails (tolerance 0), and by
