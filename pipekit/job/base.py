@@ -334,10 +334,14 @@ class BaseJobFileFactory(ABC):
         expression, *shown*: its name in messages) in a subshell with the job's exit code as
         ``$1`` — also after failed branches, so that the outputs of the others are staged out.
         A job killed by a signal is not staged out. A failing stage-out makes the job fail with
-        :attr:`stageout_exit_code`, which resubmits all its branches.
+        :attr:`stageout_exit_code`, which resubmits all its branches; so does a job that ends
+        *while* sourcing it (cancelled, out of time): the exit-status file says so until the
+        stage-out returned, then the node's own status is put back.
         """
         code = self.stageout_exit_code
         after = ", after the branches failed with exit code $pk_code"
+        killed = (f"the job ended while sourcing the stage-out file {shown} (cancelled, out of "
+                  "time or its node failed)")
         return [
             f"{command} &",
             "pk_pid=$!",
@@ -346,6 +350,8 @@ class BaseJobFileFactory(ABC):
             'while kill -0 "$pk_pid" 2>/dev/null; do wait "$pk_pid"; pk_code=$?; done',
             "trap - TERM INT",
             'if [ "$pk_code" -gt 128 ]; then exit "$pk_code"; fi',
+            'rm -f "$pk_status.node"; [ ! -f "$pk_status" ] || cp -f "$pk_status" "$pk_status.node"',
+            self._status_line(code, killed),
             # a subshell: an `exit` in the file ends the stage-out, not the script unreported
             f'if ! ( source {stageout} "$pk_code" ); then',
             f'    pk_after=""; [ "$pk_code" -eq 0 ] || pk_after="{after}"',
@@ -353,6 +359,8 @@ class BaseJobFileFactory(ABC):
                                        '"$pk_after"'),
             f"    exit {code}",
             "fi",
+            'if [ -f "$pk_status.node" ]; then mv -f "$pk_status.node" "$pk_status"; '
+            'else rm -f "$pk_status"; fi',
             'exit "$pk_code"',
         ]
 

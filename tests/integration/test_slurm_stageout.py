@@ -120,3 +120,29 @@ def test_cancelled_job_is_not_staged_out_and_its_resubmission_is(tmp_path, out, 
     job = ledger_jobs(out)[0]
     assert job["attempt"] == 2 and job["history"][0]["exit_code"] == 143
     assert (staged / "codes").read_text() == "0\n"  # only the resubmitted job staged out
+
+
+def test_job_cancelled_during_its_stageout_is_resubmitted_with_all_its_branches(
+        tmp_path, out, staged):
+    # the first stage-out hangs (a slow copy), and the job is cancelled in the middle of it: the
+    # branch's output exists, but it never reached the staged area
+    script = tmp_path / "slow_copy.sh"
+    script.write_text(f'if [ ! -e "{tmp_path}/stageout_started" ]; then\n'
+                      f'    touch "{tmp_path}/stageout_started"; sleep 60\n'
+                      f'fi\n'
+                      f'cp "{out}"/char_*.json "{staged}"/\n')
+    proc = start_pipekit(tmp_path, "CharsStagedOut", "--out", str(out), "--n", "1",
+                         "--stageout", str(script), "--retries", "1", *FAST)
+    try:
+        wait_for(lambda: (tmp_path / "stageout_started").exists(), 60, "the stage-out to start")
+        job_id = ledger_jobs(out)[0]["job_id"]
+        slurm("scancel", job_id)
+        stdout, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stdout
+    assert "failed: the job ended while sourcing the stage-out file " in stdout
+    assert "slow_copy.sh (cancelled, out of time or its node failed)" in stdout
+    job = ledger_jobs(out)[0]
+    assert job["attempt"] == 2 and job["history"][0]["exit_code"] == 4
+    assert sorted(p.name for p in staged.iterdir()) == ["char_0.json"]  # the retry staged it out
