@@ -351,7 +351,7 @@ class BaseJobFileFactory(ABC):
             "trap - TERM INT",
             'if [ "$pk_code" -gt 128 ]; then exit "$pk_code"; fi',
             'rm -f "$pk_status.node"; [ ! -f "$pk_status" ] || cp -f "$pk_status" "$pk_status.node"',
-            self._status_line(code, killed),
+            self._status_line(code, killed, running_stageout=True),
             # a subshell: an `exit` in the file ends the stage-out, not the script unreported
             f'if ! ( source {stageout} "$pk_code" ); then',
             f'    pk_after=""; [ "$pk_code" -eq 0 ] || pk_after="{after}"',
@@ -373,14 +373,17 @@ class BaseJobFileFactory(ABC):
         return f'"$pk_dir"/{shlex.quote(name)}', name
 
     @staticmethod
-    def _status_line(code: int, message: str, suffix: str = "''") -> str:
+    def _status_line(code: int, message: str, suffix: str = "''", running_stageout: bool = False) -> str:
         """
         A bash line writing the exit-status file ``{"exit_code": code, "error": message}``, with
         the shell word *suffix* appended to the message on the node. The message is an argument
         of printf, never its format, so percent signs and backslashes in paths stay as they are.
+        *running_stageout* adds ``"stageout": "running"``: the status holds only if the job ends
+        before the stage-out returns (see :meth:`stageout_lines`).
         """
         text = shlex.quote(json.dumps(message)[1:-1])
-        return (f"printf '{{\"exit_code\": {code}, \"error\": \"%s%s\"}}\\n' {text} {suffix}"
+        extra = ', \"stageout\": \"running\"' if running_stageout else ""
+        return (f"printf '{{\"exit_code\": {code}, \"error\": \"%s%s\"{extra}}}\\n' {text} {suffix}"
                 ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"')
 
 

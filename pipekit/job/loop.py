@@ -360,8 +360,8 @@ class JobLoop:
 
     def _from_status_file(self, job: JobRecord) -> JobState | None:
         info = _read_status_file(job.status_file)
-        if info is None or info.get("exit_code") is None:
-            return None
+        if info is None or info.get("exit_code") is None or info.get("stageout") == "running":
+            return None  # a job sourcing its stage-out file may still be running: not final yet
         code = int(info["exit_code"])
         return JobState(job.job_id or "", FINISHED if code == 0 else FAILED, code,
                         info.get("error"), "status file")
@@ -373,6 +373,10 @@ class JobLoop:
                                                    2 * self.settings.poll_interval)
         if now - since < grace:
             return None
+        info = _read_status_file(job.status_file) or {}
+        if info.get("stageout") == "running":  # it ended while sourcing its stage-out file
+            return JobState(job.job_id or "", FAILED, EXIT_STAGEOUT_FAILED, info.get("error"),
+                            "status file")
         return JobState(job.job_id or "", FAILED, None,
                         f"left {self.manager.batch_system} without an exit-status file (lost: "
                         "killed before it started, cancelled, or its node failed)", "loop")

@@ -66,7 +66,7 @@ def test_stageout_hook_copies_the_outputs_after_the_branches_ran_even_when_one_f
                        "--stageout", str(script), "--tasks-per-job", "2", "--always-fail", "3",
                        "--retries", "0", *FAST, shims=shims)
     assert proc.returncode == 1, proc.stdout
-    assert "branch 3 always fails" in proc.stdout
+    assert "branch 3 always fails" in proc.stdout, proc.stdout
     # job 1 ran branches 2 (fine) and 3 (failed): its stage-out still saved branch 2
     assert sorted(p.name for p in staged.glob("char_*.json")) == ["char_0.json", "char_1.json",
                                                                    "char_2.json"]
