@@ -26,8 +26,7 @@ from typing import Any
 
 from pipekit.config import Config
 from pipekit.errors import UsageError
-from pipekit.humanize import parse_duration
-from pipekit.job.base import BaseJobFileFactory, JobConfig, JobFile, SubmissionPlan
+from pipekit.job.base import BaseJobFileFactory, JobConfig, JobFile, SubmissionPlan, config_seconds
 from pipekit.ranges import join_ranges
 
 __all__ = ["HTCondorJobConfig", "HTCondorJobFileFactory"]
@@ -64,15 +63,6 @@ class HTCondorJobConfig(JobConfig):
     #: the branches of each job of the submission, ``{job_num: branches}`` (set by pipekit, shown
     #: as the job attribute ``PipekitBranches``)
     job_branches: dict[int, list[int]] = field(default_factory=dict)
-
-
-def _duration_seconds(value: Any, what: str) -> int:
-    try:
-        seconds = float(value) if isinstance(value, (int, float)) else parse_duration(str(value))
-    except ValueError:
-        raise UsageError(f"cannot read the HTCondor {what} {value!r}; use e.g. 3600, '2h' or "
-                         "'01:30:00'") from None
-    return max(1, int(-(-seconds // 1)))
 
 
 def _value(value: Any, what: str) -> str:
@@ -219,7 +209,7 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
         if c.requirements:
             lines.append(f"requirements = {_value(c.requirements, 'requirements')}")
         if c.max_runtime not in (None, ""):
-            lines.append(f"+MaxRuntime = {_duration_seconds(c.max_runtime, 'max_runtime')}")
+            lines.append(f"+MaxRuntime = {config_seconds(c.max_runtime, 'HTCondor max_runtime')}")
         if c.accounting_group:
             lines.append(f"accounting_group = {_value(c.accounting_group, 'accounting group')}")
         if plan.parallel:

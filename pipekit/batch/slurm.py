@@ -25,7 +25,6 @@ import luigi
 
 from pipekit.config import Config
 from pipekit.errors import CommandError, JobError, UsageError
-from pipekit.humanize import parse_duration
 from pipekit.job.base import (
     FAILED,
     FINISHED,
@@ -36,6 +35,7 @@ from pipekit.job.base import (
     JobConfig,
     JobState,
     SubmissionPlan,
+    config_seconds,
 )
 from pipekit.parameter import NO_STR
 from pipekit.shell import run_command
@@ -89,21 +89,13 @@ class SlurmJobConfig(JobConfig):
     gpus: int | None = None
 
 
-def _walltime_minutes(value: Any) -> int:
-    try:
-        seconds = float(value) if isinstance(value, (int, float)) else parse_duration(str(value))
-    except ValueError:
-        raise UsageError(f"cannot read the Slurm walltime {value!r}; use e.g. 3600, '2h' or '01:30:00'") from None
-    return max(1, int(-(-seconds // 60)))
-
-
 def sbatch_resource_args(config: SlurmJobConfig) -> list[str]:
     """The sbatch options for the resources in *config*."""
     args = []
     if config.partition:
         args.append(f"--partition={config.partition}")
     if config.walltime:
-        args.append(f"--time={_walltime_minutes(config.walltime)}")
+        args.append(f"--time={config_seconds(config.walltime, 'Slurm walltime', unit=60)}")
     if config.memory:
         args.append(f"--mem={config.memory}")
     if config.cpus:

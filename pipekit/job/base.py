@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import shlex
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from pipekit.errors import JobError, UsageError
+from pipekit.humanize import parse_duration
 
 __all__ = [
     "PENDING",
@@ -57,7 +59,21 @@ __all__ = [
     "BaseJobFileFactory",
     "JobInputFile",
     "JobArguments",
+    "config_seconds",
 ]
+
+
+def config_seconds(value: Any, what: str, unit: float = 1.0) -> int:
+    """
+    A duration from a job config (a number of seconds, or "2h", "01:30:00", ...) in whole
+    *unit*s of seconds, rounded up and at least 1; a :class:`UsageError` naming *what* otherwise.
+    """
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else parse_duration(str(value))
+    except ValueError:
+        raise UsageError(f"cannot read the {what} {value!r}; use e.g. 3600, '2h' or '01:30:00'") from None
+    return max(1, math.ceil(seconds / unit))
+
 
 #: the job is queued (also: held, requeued, being configured)
 PENDING = "pending"
