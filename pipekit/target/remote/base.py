@@ -278,19 +278,16 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
             with self.localize_read(src, is_dir=True) as tmp:
                 return self.copy_from_local(tmp, dst, perm=perm)
         fi = self.file_interface
-        tmp = dst if fi.atomic_upload else remote_tmp_name(dst)
-        try:
-            copied = self._with_parent(dst, lambda: fi.copy(src, tmp))
-            if not copied:  # no server-side copy: relay through the local disk
+
+        def write(tmp: str) -> None:
+            if not self._with_parent(dst, lambda: fi.copy(src, tmp)):
+                # no server-side copy: relay through the local disk
                 with self.localize_read(src) as local:
                     self._upload_file(local, tmp, dst)
             elif self.validate_copy:
                 self._verify(tmp, st.st_size, lambda: fi.checksum(src), dst)
-            if tmp != dst:
-                fi.rename(tmp, dst)
-        except BaseException:
-            self._discard(tmp, dst)
-            raise
+
+        self._write_then_rename(dst, write)
         self.chmod(dst, perm, silent=True)
         return dst
 

@@ -88,6 +88,21 @@ class RemoteTransfers:
             self.file_interface.mkdir(parent, recursive=True)
             return func()
 
+    def _write_then_rename(self, dst: str, write: Any) -> None:
+        """
+        ``write(path)`` a file that must appear at remote *dst* whole or not at all: into a
+        temporary sibling that is renamed over *dst* (into *dst* itself where the interface's
+        uploads are atomic); a failure removes the temporary file and leaves *dst* as it was.
+        """
+        tmp = dst if self.file_interface.atomic_upload else remote_tmp_name(dst)
+        try:
+            write(tmp)
+            if tmp != dst:
+                self.file_interface.rename(tmp, dst)
+        except BaseException:
+            self._discard(tmp, dst)
+            raise
+
     def _discard(self, tmp: str, dst: str) -> None:
         """Best-effort removal of a temporary upload (the server may be the thing that failed)."""
         if tmp == dst:
@@ -156,17 +171,7 @@ class RemoteTransfers:
             return self._upload_tree(src, dst, perm)
         if not os.path.exists(src):
             raise TargetMissingError(f"cannot upload {src}: it does not exist")
-        fi = self.file_interface
-        if fi.atomic_upload:
-            self._upload_file(src, dst)
-        else:
-            tmp = remote_tmp_name(dst)
-            try:
-                self._upload_file(src, tmp, dst)
-                fi.rename(tmp, dst)
-            except BaseException:
-                self._discard(tmp, dst)
-                raise
+        self._write_then_rename(dst, lambda tmp: self._upload_file(src, tmp, dst))
         self.chmod(dst, perm, silent=True)
         return dst
 
