@@ -20,6 +20,8 @@ ROOT = HERE.parent.parent
 INFRA = ROOT / "tests" / "infra" / "slurm.sh"
 SLURM_CONF = "/tmp/infra/slurm/etc/slurm.conf"
 COMMANDS = ("sbatch", "squeue", "sacct", "scontrol", "scancel")
+#: poll options for tests: a cycle every half second
+FAST = ("--poll-interval", "0.5s")
 
 
 def start_cluster(accounting: bool = False) -> str | None:

@@ -16,37 +16,18 @@ import time
 
 import pytest
 from slurm_helpers import (
-    Shims,
+    FAST,
     find_ledger,
     job_states,
     ledger_jobs,
     restart_controller,
     run_pipekit,
     slurm,
-    start_cluster,
     start_pipekit,
     wait_for,
 )
 
-pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180)]
-
-FAST = ("--poll-interval", "0.5s")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cluster(require_service):
-    reason = start_cluster(accounting=False)
-    require_service("slurm", reason is None, reason or "")
-
-
-@pytest.fixture
-def shims(tmp_path):
-    return Shims(tmp_path / "shims")
-
-
-@pytest.fixture
-def out(tmp_path):
-    return tmp_path / "out"
+pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180), pytest.mark.usefixtures("slurm_cluster")]
 
 
 def outputs(out) -> list[str]:

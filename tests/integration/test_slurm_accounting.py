@@ -11,6 +11,7 @@ import json
 
 import pytest
 from slurm_helpers import (
+    FAST,
     Shims,
     find_ledger,
     job_states,
@@ -22,8 +23,6 @@ from slurm_helpers import (
 )
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(300)]
-
-FAST = ("--poll-interval", "0.5s")
 
 
 @pytest.fixture(scope="module", autouse=True)

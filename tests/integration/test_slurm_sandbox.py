@@ -8,20 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from slurm_helpers import Shims, run_pipekit, start_cluster
+from slurm_helpers import run_pipekit
 
-pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cluster(require_service):
-    reason = start_cluster(accounting=False)
-    require_service("slurm", reason is None, reason or "")
+pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180), pytest.mark.usefixtures("slurm_cluster")]
 
 
-def test_sandboxed_branches_run_in_slurm_jobs_inside_their_bash_sandbox(tmp_path):
-    out = tmp_path / "out"
-    shims = Shims(tmp_path / "shims")
+def test_sandboxed_branches_run_in_slurm_jobs_inside_their_bash_sandbox(tmp_path, out, shims):
     text = "spaces and 'quotes'; $(touch PWNED)"
     proc = run_pipekit(tmp_path, "SandboxedChars", "--out", str(out), "--n", "3", "--text", text,
                        "--poll-interval", "0.5s", shims=shims)
