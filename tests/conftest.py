@@ -57,3 +57,12 @@ def _require_service(name: str, available: bool, reason: str = "") -> None:
 def require_service():
     """``require_service(name, available, reason)``: skip locally, fail in CI, when a service is missing."""
     return _require_service
+
+
+@pytest.fixture(scope="session")
+def htcondor_bindings(require_service):
+    """HTCondor's Python bindings (the [test] extra): skipped locally, required in CI."""
+    import importlib.util
+
+    require_service("htcondor bindings", importlib.util.find_spec("htcondor") is not None,
+                    "pip install -e '.[test]' (htcondor<24.1)")

@@ -88,16 +88,7 @@ def test_job_ids_are_cluster_dot_proc():
 
 
 @pytest.fixture(scope="module")
-def bindings(require_service):
-    """HTCondor's Python bindings (the [test] extra): skipped locally, required in CI."""
-    import importlib.util
-
-    require_service("htcondor bindings", importlib.util.find_spec("htcondor") is not None,
-                    "pip install -e '.[test]' (htcondor<24.1)")
-
-
-@pytest.fixture(scope="module")
-def classad(bindings):
+def classad(htcondor_bindings):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the bindings warn that no condor_config exists
         import classad
@@ -168,7 +159,7 @@ def test_condor_submit_output_gives_the_cluster_and_job_count():
     assert st.parse_submit_output("ERROR: on Line 3 of submit file") is None
 
 
-def test_version_is_read_from_the_condor_version_line(bindings):
+def test_version_is_read_from_the_condor_version_line(htcondor_bindings):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import htcondor

@@ -24,16 +24,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.htcondor, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.htcondor, pytest.mark.timeout(120), pytest.mark.usefixtures("htcondor_bindings")]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def bindings(require_service):
-    """HTCondor's Python bindings (the [test] extra): skipped locally, required in CI."""
-    import importlib.util
-
-    require_service("htcondor bindings", importlib.util.find_spec("htcondor") is not None,
-                    "pip install -e '.[test]' (htcondor<24.1)")
 
 TASKS = '''
 import os
