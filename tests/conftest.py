@@ -66,3 +66,17 @@ def htcondor_bindings(require_service):
 
     require_service("htcondor bindings", importlib.util.find_spec("htcondor") is not None,
                     "pip install -e '.[test]' (htcondor<24.1)")
+
+
+@pytest.fixture
+def fresh_tasks(home):
+    """Every test in its own directory, with no task instances or branch maps from earlier ones."""
+    import luigi
+
+    from pipekit.workflow import base
+
+    luigi.task_register.Register.clear_instance_cache()
+    base._branch_map_cache.clear()
+    yield
+    luigi.task_register.Register.clear_instance_cache()
+    base._branch_map_cache.clear()

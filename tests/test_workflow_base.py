@@ -222,16 +222,7 @@ class Many(law.LocalWorkflow):
         )
 
 
-@pytest.fixture(autouse=True)
-def fresh_tasks(home):
-    """Every test in its own directory, with no task instances or branch maps from earlier ones."""
-    from pipekit.workflow import base
-
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
-    yield
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_tasks")
 
 
 def pipekit_run(task: str, *args: str) -> subprocess.CompletedProcess:

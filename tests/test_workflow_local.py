@@ -174,16 +174,7 @@ class Total(law.Task):
         self.output().dump(sum(t.load() for t in self.input()["collection"].targets.values()))
 
 
-@pytest.fixture(autouse=True)
-def fresh_tasks(home):
-    """Every test in its own directory, with no task instances or branch maps from earlier ones."""
-    from pipekit.workflow import base
-
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
-    yield
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_tasks")
 
 
 def cli(task: str, *args: str) -> list[str]:

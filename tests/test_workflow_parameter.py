@@ -60,16 +60,7 @@ class Years(law.LocalWorkflow):
         self.output().dump(self.branch_data)
 
 
-@pytest.fixture(autouse=True)
-def fresh_tasks(home):
-    """Every test in its own directory, with no task instances or branch maps from earlier ones."""
-    from pipekit.workflow import base
-
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
-    yield
-    luigi.task_register.Register.clear_instance_cache()
-    base._branch_map_cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_tasks")
 
 
 def pipekit_run(*args: str) -> subprocess.CompletedProcess:
