@@ -358,12 +358,4 @@ class HTCondorWorkflow(BaseRemoteWorkflow):
         if (self.is_branch() or self.workflow_type != "htcondor"
                 or type(self).htcondor_job_resources is HTCondorWorkflow.htcondor_job_resources):
             return super().process_resources()
-        n = self.parallel_jobs if self.parallel_jobs and self.parallel_jobs > 0 else None
-        per_job = max(1, self.tasks_per_job)
-        branches = list(self.branch_map)
-        chunks = [branches[i:i + per_job] for i in range(0, len(branches), per_job)]
-        totals: dict[str, int] = {}
-        for num, chunk in enumerate(chunks[:n]):
-            for key, value in self.htcondor_job_resources(num, chunk).items():
-                totals[key] = totals.get(key, 0) + value
-        return totals
+        return self.summed_job_resources(self.htcondor_job_resources)

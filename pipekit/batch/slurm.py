@@ -452,12 +452,5 @@ class SlurmWorkflow(BaseRemoteWorkflow):
         """luigi resources: for the workflow, those of the jobs that may run at the same time."""
         if self.is_branch() or type(self).slurm_job_resources is SlurmWorkflow.slurm_job_resources:
             return super().process_resources()
-        n = self.parallel_jobs if self.parallel_jobs and self.parallel_jobs > 0 else None
-        totals: dict[str, int] = {}
-        chunks = [list(self.branch_map)[i:i + self.tasks_per_job]
-                  for i in range(0, len(self.branch_map), max(1, self.tasks_per_job))]
-        for num, branches in enumerate(chunks[:n]):
-            for key, value in self.slurm_job_resources(num, branches).items():
-                totals[key] = totals.get(key, 0) + value
-        return totals
+        return self.summed_job_resources(self.slurm_job_resources)
 

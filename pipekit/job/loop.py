@@ -220,7 +220,7 @@ class JobLoop:
         keeps the whole workflow (all arrays, retries included) within the limit.
         """
         limit = self.settings.parallel_jobs
-        if not limit or limit <= 0:
+        if not limit:
             return None
         per_tag: dict[str, int] = {}
         for job in self.ledger.active_jobs():

@@ -187,11 +187,9 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         return self.hook("poll_callback")(poll_data)
 
     def new_plan(self, tag: str, job_nums: list[int]) -> SubmissionPlan:
-        t = self.task
-        parallel = t.parallel_jobs if t.parallel_jobs not in (None, NO_INT) and t.parallel_jobs > 0 else None
         return SubmissionPlan(tag=tag, directory=os.path.join(self.jobs_directory(), tag),
                               job_nums=list(job_nums), job_name=self.job_name(tag),
-                              cwd=os.getcwd(), parallel=parallel)
+                              cwd=os.getcwd(), parallel=self.task.max_parallel_jobs())
 
     def job_name(self, tag: str) -> str:
         """The batch job name of submission *tag*: how a lost submission is found again."""
@@ -261,7 +259,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         grace = Config.instance().get_expanded_float("job", "lost_job_grace", 10.0)
         return LoopSettings(
             retries=max(0, t.retries), tasks_per_job=max(1, t.tasks_per_job),
-            parallel_jobs=None if t.parallel_jobs in (None, NO_INT) else t.parallel_jobs,
+            parallel_jobs=t.max_parallel_jobs(),
             poll_interval=max(0.05, t.poll_interval * 60.0), poll_fails=t.poll_fails,
             walltime=None if t.walltime in (None, NO_FLOAT) or t.walltime <= 0 else t.walltime * 3600.0,
             shuffle_jobs=t.shuffle_jobs, no_poll=t.no_poll, acceptance=t.acceptance,
@@ -372,8 +370,8 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         n_subs = (len(nums) + size - 1) // size
         print(f"{self.label}: dry run: {len(chunks)} job(s) for {len(todo)} branches in "
               f"{n_subs} submission(s); nothing is submitted or written")
-        if n_subs > 1 and self.new_plan("", []).parallel:
-            print(f"(with --parallel-jobs {self.task.parallel_jobs}, a submission goes out when "
+        if n_subs > 1 and self.task.max_parallel_jobs():
+            print(f"(with --parallel-jobs {self.task.max_parallel_jobs()}, a submission goes out when "
                   "the running ones leave slots free; its throttle is the number of free slots)")
         for i in range(0, len(nums), size):
             part = nums[i:i + size]
@@ -443,8 +441,8 @@ class BaseRemoteWorkflow(BaseWorkflow):
     tasks_per_job = luigi.IntParameter(default=1, significant=False,
                                        description="branches run by one job; default: 1")
     parallel_jobs = luigi.IntParameter(default=NO_INT, significant=False,
-                                       description="most jobs running at once (the array throttle); "
-                                       "default: no limit")
+                                       description="most jobs of the workflow running at once, over "
+                                       "all its submissions; default: no limit")
     no_poll = luigi.BoolParameter(default=False, significant=False,
                                   description="submit and return without polling; run again to attach")
     poll_interval = DurationParameter(default=1.0, unit="m", significant=False,
@@ -475,6 +473,23 @@ class BaseRemoteWorkflow(BaseWorkflow):
     dry_run = luigi.BoolParameter(default=False, significant=False,
                                   description="print the batch script(s) and submit command(s); "
                                   "submit nothing")
+
+    def max_parallel_jobs(self) -> int | None:
+        """``--parallel-jobs`` as a number of jobs; None when unset or not positive (no limit)."""
+        n = self.parallel_jobs
+        return n if n not in (None, NO_INT) and n > 0 else None
+
+    def summed_job_resources(self, job_resources: Callable[[int, list[int]], dict[str, int]]) -> dict[str, int]:
+        """
+        luigi resources of the workflow: ``job_resources(job_num, branches)`` summed over the jobs
+        that may run at the same time (the first ``--parallel-jobs`` of them; all without it).
+        """
+        totals: dict[str, int] = {}
+        jobs = chunk_branches(list(self.branch_map), self.tasks_per_job)[:self.max_parallel_jobs()]
+        for num, branches in enumerate(jobs):
+            for key, value in job_resources(num, branches).items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
 
     # the metaclass unites these with the sets of every base class (workflow/base.py's too)
     exclude_params_branch = set(REMOTE_PARAMS)
