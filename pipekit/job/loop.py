@@ -269,8 +269,8 @@ class JobLoop:
 
     def _submit_chunk(self, branches: dict[int, list[int]], slots: int | None = None) -> None:
         plan = self.source.new_plan(new_tag(), list(branches))
-        if slots is not None:
-            plan.parallel = min(slots, plan.parallel or slots)
+        if slots is not None:  # never above --parallel-jobs: the active jobs hold the rest
+            plan.parallel = slots
         attempts = {n: self.ledger.jobs[n].attempt + 1 for n in branches}
         script, config = self.source.prepare_submission(plan, branches, attempts)
         self.ledger.begin_submission(plan, branches)
