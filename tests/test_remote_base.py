@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from pipekit.errors import TargetMissingError, UsageError
+from pipekit.errors import TargetExistsError, TargetMissingError, UsageError
 from pipekit.target.collection import SiblingFileCollection, TargetCollection
 from pipekit.target.local import LocalDirectoryTarget, LocalFileTarget
 from pipekit.target.remote.base import (
@@ -65,6 +65,41 @@ def test_a_failed_write_leaves_nothing_at_the_final_path(fs, store):
         tmp.dump("partial", formatter="text")
         raise RuntimeError("killed")
     assert not t.exists()
+
+
+def test_a_parent_created_by_another_process_meanwhile_does_not_fail_the_write(fs, store):
+    # two workers write into one new directory: both uploads fail for the missing parent, and
+    # the other worker has created it by the time this one looks; the write must then succeed
+    fi = fs.file_interface
+    upload, calls = fi._do_upload, []
+
+    def upload_while_another_process_makes_the_parent(local, uri):
+        calls.append(uri)
+        try:
+            return upload(local, uri)
+        finally:
+            (store / "new" / "dir").mkdir(parents=True, exist_ok=True)
+
+    fi._do_upload = upload_while_another_process_makes_the_parent
+    RemoteFileTarget("/new/dir/a.json", fs=fs).dump({"a": 1})
+    assert len(calls) == 2  # failed once for the missing parent, then written
+    assert RemoteFileTarget("/new/dir/a.json", fs=fs).load() == {"a": 1}
+    assert on_server(store, "/new/dir") == ["a.json"]
+
+
+def test_mkdir_of_a_directory_made_meanwhile_by_another_process_is_silent(fs, store):
+    fi = fs.file_interface
+    mkdir = fi._do_mkdir
+
+    def another_process_was_faster(uri, perm, recursive):
+        (store / "shared").mkdir()
+        return mkdir(uri, perm, recursive)
+
+    fi._do_mkdir = another_process_was_faster
+    assert fs.mkdir("/shared", recursive=False) is False  # not made here, and no error
+    assert on_server(store, "/") == ["shared"]
+    with pytest.raises(TargetExistsError, match="shared: it exists"):
+        fs.mkdir("/shared", silent=False)
 
 
 def test_open_write_then_read_and_append(fs):

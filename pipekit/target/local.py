@@ -285,7 +285,12 @@ class LocalFileSystem(FileSystem):
         if recursive:
             os.makedirs(path, exist_ok=True)
         else:
-            os.mkdir(path)
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                if silent and os.path.isdir(path):  # made meanwhile by another process
+                    return False
+                raise
         if perm is not None:
             os.chmod(path, perm)
         return True

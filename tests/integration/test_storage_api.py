@@ -187,3 +187,41 @@ def test_forked_children_transfer_after_the_parent_did(fs):
             if p.is_alive():
                 p.kill()
     assert results == [{"child": 0}, {"child": 1}]
+
+
+def _dump_in_new_dir(fs, rounds, i, barrier, queue) -> None:
+    errors = []
+    for r in range(rounds):
+        barrier.wait(timeout=60)  # every process writes into the same missing directory at once
+        try:
+            RemoteFileTarget(f"/race{r}/deep/{i}.json", fs=fs).dump({"r": r, "i": i})
+        except Exception as e:  # noqa: BLE001 - reported to the parent, which asserts on it
+            errors.append(f"round {r}: {e}")
+    queue.put(errors)
+
+
+def test_processes_writing_into_one_missing_directory_all_succeed(fs):
+    # two LocalWorkflow workers whose first outputs share a directory that does not exist yet:
+    # both uploads fail for the missing parent, one creates it, the other must then simply write
+    # (it saw WebDAV's "409 Conflict" and once reported the failure as the task's)
+    import multiprocessing
+
+    n, rounds = 4, 12
+    ctx = multiprocessing.get_context("fork")
+    barrier, queue = ctx.Barrier(n), ctx.Queue()
+    procs = [
+        ctx.Process(target=_dump_in_new_dir, args=(fs, rounds, i, barrier, queue)) for i in range(n)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        errors = [e for _ in procs for e in queue.get(timeout=90)]
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+    assert errors == []
+    for r in range(rounds):
+        d = RemoteDirectoryTarget(f"/race{r}/deep", fs=fs)
+        assert d.listdir() == [f"{i}.json" for i in range(n)]  # and no temporary names left

@@ -34,6 +34,7 @@ import shutil
 from typing import Any, Iterator
 
 from pipekit.errors import (
+    RemoteError,
     TargetExistsError,
     TargetMissingError,
     UsageError,
@@ -259,7 +260,12 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
             if silent and st.isdir:
                 return False
             raise TargetExistsError(f"cannot create directory {self.uri(path)}: it exists")
-        self.file_interface.mkdir(path, perm=perm, recursive=recursive)
+        try:
+            self.file_interface.mkdir(path, perm=perm, recursive=recursive)
+        except (TargetExistsError, RemoteError):
+            if silent and self.isdir(path):  # made meanwhile by another process: fine
+                return False
+            raise
         return True
 
     def touch(self, path: str, perm: int | None = None) -> None:

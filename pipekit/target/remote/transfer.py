@@ -22,7 +22,12 @@ import uuid
 import zlib
 from typing import Any
 
-from pipekit.errors import RemoteError, TargetMissingError, TransientRemoteError
+from pipekit.errors import (
+    RemoteError,
+    TargetExistsError,
+    TargetMissingError,
+    TransientRemoteError,
+)
 from pipekit.target.atomic import AtomicFile
 from pipekit.target.file import split_tmp_name
 from pipekit.target.remote.interface import RemoteStat
@@ -75,17 +80,28 @@ class RemoteTransfers:
         self._with_parent(dst, lambda: fi.rename(src, dst))
 
     def _with_parent(self, path: str, func: Any) -> Any:
-        """Run *func*; when it fails because the parent of *path* is missing, create it, run again."""
+        """
+        Run *func*; when it fails and the parent of *path* was missing, make sure the parent
+        exists and run *func* once more.
+
+        Servers say "missing parent" in many ways (ENOENT, WebDAV's "409 Conflict", which gfal2
+        reports as "File Exist"), so the parent is looked at rather than the error. Another process
+        writing into the same new directory may create the parent between the failure and the
+        look (two LocalWorkflow workers, two jobs): when the parent exists by then, *func* is run
+        once more all the same; a genuine error simply fails again.
+        """
         try:
             return func()
-        except (TargetMissingError, RemoteError) as e:
-            # servers say "missing parent" in many ways (ENOENT, HTTP 409 Conflict, ...): look
+        except (TargetMissingError, TargetExistsError, RemoteError) as e:
             if isinstance(e, TransientRemoteError) or not self.file_interface.has_directories:
                 raise
             parent = self.dirname(path)
-            if self.isdir(parent):
-                raise
-            self.file_interface.mkdir(parent, recursive=True)
+            if not self.isdir(parent):
+                try:
+                    self.file_interface.mkdir(parent, recursive=True)
+                except (TargetExistsError, RemoteError):
+                    if not self.isdir(parent):  # not made concurrently by another process
+                        raise
             return func()
 
     def _write_then_rename(self, dst: str, write: Any) -> None:
