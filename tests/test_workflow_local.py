@@ -89,6 +89,41 @@ class Sleepy(law.LocalWorkflow):
         self.output().dump({"pid": os.getpid(), "start": start, "end": time.time()})
 
 
+def record_busy_interval(path: str, seconds: float) -> None:
+    """Sleep like a branch doing work, then write when this process was busy."""
+    start = time.time()
+    time.sleep(seconds)
+    law.LocalFileTarget(path).dump({"pid": os.getpid(), "start": start, "end": time.time()})
+
+
+class Busy(law.LocalWorkflow):
+    tag = luigi.Parameter()
+
+    def create_branch_map(self):
+        return 3
+
+    def output(self):
+        return law.LocalFileTarget(f"out/busy/{self.tag}-{self.branch}.json")
+
+    def run(self):
+        record_busy_interval(self.output().path, 0.4)
+
+
+class BusyPlain(law.Task):
+    def output(self):
+        return law.LocalFileTarget("out/busy/plain.json")
+
+    def run(self):
+        record_busy_interval(self.output().path, 0.4)
+
+
+class BusyAll(law.WrapperTask):
+    """Three independent workflows and a plain task: luigi may run any two of them at once."""
+
+    def requires(self):
+        return [Busy.req(self, tag=t) for t in "abc"] + [BusyPlain.req(self)]
+
+
 class Raw(law.LocalWorkflow):
     def create_branch_map(self):
         return 8
@@ -284,6 +319,31 @@ def test_two_workers_run_two_branches_at_once():
     a, b = load("out/sleepy/0.json"), load("out/sleepy/1.json")
     assert a["pid"] != b["pid"]
     assert a["start"] < b["end"] and b["start"] < a["end"]  # the intervals overlap
+
+
+def most_at_once(intervals: list[dict]) -> int:
+    events = sorted([(i["start"], 1) for i in intervals] + [(i["end"], -1) for i in intervals])
+    n = peak = 0
+    for _, step in events:  # at equal times an end sorts before a start
+        n += step
+        peak = max(peak, n)
+    return peak
+
+
+def test_workers_bound_the_processes_at_work_over_the_whole_run(tmp_path):
+    # luigi runs two of the four tasks at once; each workflow used to fork two branch workers
+    # of its own, so four branches ran at once (N² with N workflows), as law never does
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = subprocess.run(
+        cli("BusyAll", "--workers", "2"),
+        capture_output=True, text=True, env={**cli_env(), "TMPDIR": str(tmp)}, timeout=90,
+    )
+    assert r.returncode == 0, r.stderr
+    intervals = [load(os.path.join("out/busy", f)) for f in os.listdir("out/busy")]
+    assert len(intervals) == 10
+    assert most_at_once(intervals) == 2  # never more than --workers, and both were used
+    assert list(tmp.iterdir()) == []  # the run's slot files are gone
 
 
 def test_worker_count_from_law_cfg_applies_without_workers_option():

@@ -169,7 +169,10 @@ def run_tasks(tasks: list[Any], opts: Any) -> int:
         env["scheduler_host"] = opts.scheduler_host
     if opts.scheduler_port:
         env["scheduler_port"] = opts.scheduler_port
-    result = luigi.build(tasks, detailed_summary=True, **env)
+    from pipekit.workflow.slots import run_slots
+
+    with run_slots(workers):  # N tasks and branches at once over the whole run, not N per task
+        result = luigi.build(tasks, detailed_summary=True, **env)
     # a sandboxed run is one step of the outer run, which prints the summary
     if os.environ.get("LAW_SANDBOX_SWITCHED") != "1":
         _out(result.summary_text.strip("\n"))

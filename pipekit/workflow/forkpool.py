@@ -1,6 +1,7 @@
 """
 :class:`ForkPool`: worker processes forked from the running workflow, each running one item
 (a branch) at a time, used by :class:`~pipekit.workflow.local.LocalWorkflow` for ``--workers N``.
+A worker holds one of the run's worker slots (:mod:`pipekit.workflow.slots`) while it runs.
 
 Why not :class:`concurrent.futures.ProcessPoolExecutor`: a branch that kills its process (a
 segfault in compiled code, ``os._exit``, the OOM killer) breaks the whole executor, and on Ctrl-C
@@ -13,13 +14,14 @@ Fast items are handed out in chunks, so that 2000 trivial branches do not cost 2
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
 import time
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, ContextManager, Iterable, Iterator
 
 __all__ = ["ForkPool", "die_with_parent", "die_with_parent_if_task_process"]
 
@@ -77,7 +79,11 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _worker_main(
-    conn: Connection, fn: Callable[[Any], Any], parent_pid: int, inherited: list[Connection]
+    conn: Connection,
+    fn: Callable[[Any], Any],
+    parent_pid: int,
+    inherited: list[Connection],
+    hold: Callable[[], ContextManager[Any]],
 ) -> None:
     for other in inherited:  # the pipes of sibling workers, copied by fork
         other.close()
@@ -88,10 +94,11 @@ def _worker_main(
             chunk = conn.recv()
             if chunk is _STOP:
                 break
-            for item in chunk:
-                t0 = time.monotonic()
-                result = fn(item)
-                conn.send((item, result, time.monotonic() - t0))
+            with hold():
+                for item in chunk:
+                    t0 = time.monotonic()
+                    result = fn(item)
+                    conn.send((item, result, time.monotonic() - t0))
     except (KeyboardInterrupt, _Terminated, EOFError, BrokenPipeError):
         pass  # the parent is stopping the run; it reports what happened
     finally:
@@ -112,10 +119,17 @@ class ForkPool:
     chunk_seconds = 0.05
     max_chunk = 64
 
-    def __init__(self, fn: Callable[[Any], Any], size: int, grace: float = 3.0):
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        size: int,
+        grace: float = 3.0,
+        hold: Callable[[], ContextManager[Any]] = contextlib.nullcontext,
+    ):
         self.fn = fn
         self.size = max(1, size)
         self.grace = grace
+        self.hold = hold  # entered by a worker around each chunk (a run-wide worker slot)
         self._ctx = multiprocessing.get_context("fork")
         self._workers: dict[Connection, tuple[Any, list[Any]]] = {}  # conn -> (process, items)
         self._seconds_per_item: float | None = None
@@ -133,7 +147,7 @@ class ForkPool:
         proc = self._ctx.Process(
             target=_worker_main,
             name="pipekit-branch-worker",
-            args=(child_end, self.fn, os.getpid(), list(self._workers)),
+            args=(child_end, self.fn, os.getpid(), list(self._workers), self.hold),
         )
         proc.start()
         child_end.close()

@@ -33,6 +33,7 @@ from pipekit.ranges import join_ranges
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
 from pipekit.workflow.forkpool import ForkPool, die_with_parent_if_task_process
 from pipekit.workflow.parameter import branches_to_ranges
+from pipekit.workflow.slots import give_back_slot, hold_slot
 
 __all__ = ["LocalWorkflow", "LocalWorkflowProxy", "run_branches", "configured_workers"]
 
@@ -203,10 +204,14 @@ def run_branches(
         progress.step(kind)
 
     if workers <= 1 or len(branches) <= 1:
-        for b in branches:
-            record(b, *attempt_branch(task, b))
+        with hold_slot():
+            for b in branches:
+                record(b, *attempt_branch(task, b))
     else:
-        with ForkPool(lambda b: attempt_branch(task, b), min(workers, len(branches))) as pool:
+        # this process only waits for its workers: its slot of the run is theirs meanwhile
+        give_back_slot()
+        size = min(workers, len(branches))
+        with ForkPool(lambda b: attempt_branch(task, b), size, hold=hold_slot) as pool:
             for b, outcome in pool.map_unordered(branches):
                 record(b, *outcome)
     progress.finish()
