@@ -137,6 +137,23 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def cancel_once(proc: subprocess.Popen, out: Path, job: int, started: Path, what: str,
+                timeout: float = 120) -> tuple[str, str]:
+    """
+    Once *started* exists, ``scancel`` job *job* of the ledger (which Slurm must be running),
+    and let the pipekit run *proc* carry on to its end: ``(the cancelled job's id, its output)``.
+    """
+    try:
+        wait_for(started.exists, 60, what)
+        job_id = ledger_jobs(out)[job]["job_id"]
+        assert job_states([job_id]) == {job_id: "RUNNING"}
+        slurm("scancel", job_id)
+        stdout, _ = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return job_id, stdout
+
+
 def queue_ids(job_name_prefix: str = "pk_") -> list[str]:
     """Ids of jobs squeue still lists whose name starts with *job_name_prefix*."""
     out = slurm("squeue", "--noheader", "--array", "--states=all", "--format=%i|%j|%T").stdout

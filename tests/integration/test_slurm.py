@@ -17,6 +17,7 @@ import time
 import pytest
 from slurm_helpers import (
     FAST,
+    cancel_once,
     find_ledger,
     job_states,
     ledger_jobs,
@@ -89,15 +90,8 @@ def test_failed_branch_is_resubmitted_and_an_always_failing_one_ends_the_workflo
 def test_scancel_of_a_running_job_is_detected_and_the_job_resubmitted(tmp_path, out):
     proc = start_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", "--sleep-first", "60", "--slow", "1",
                          "--retries", "2", *FAST)
-    try:
-        # the branch marks its first attempt once it runs: cancel only after that
-        wait_for(lambda: (out / ".attempted_1").exists(), 60, "branch 1 to start")
-        job_id = ledger_jobs(out)[1]["job_id"]
-        assert job_states([job_id]) == {job_id: "RUNNING"}
-        slurm("scancel", job_id)
-        stdout, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    # the branch marks its first attempt once it runs: cancel only after that
+    job_id, stdout = cancel_once(proc, out, 1, out / ".attempted_1", "branch 1 to start")
     assert proc.returncode == 0, stdout
     assert outputs(out) == expected(2)
     job = ledger_jobs(out)[1]

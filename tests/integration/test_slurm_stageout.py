@@ -10,12 +10,10 @@ from __future__ import annotations
 import pytest
 from slurm_helpers import (
     FAST,
-    job_states,
+    cancel_once,
     ledger_jobs,
     run_pipekit,
-    slurm,
     start_pipekit,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180), pytest.mark.usefixtures("slurm_cluster")]
@@ -89,14 +87,7 @@ def test_cancelled_job_is_not_staged_out_and_its_resubmission_is(tmp_path, out, 
     script.write_text(f'echo "$1" >> "{staged}/codes"\n')
     proc = start_pipekit(tmp_path, "CharsStagedOut", "--out", str(out), "--n", "1",
                          "--stageout", str(script), "--sleep-first", "60", "--retries", "1", *FAST)
-    try:
-        wait_for(lambda: (out / ".attempted_0").exists(), 60, "branch 0 to start")
-        job_id = ledger_jobs(out)[0]["job_id"]
-        assert job_states([job_id]) == {job_id: "RUNNING"}
-        slurm("scancel", job_id)
-        stdout, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    _, stdout = cancel_once(proc, out, 0, out / ".attempted_0", "branch 0 to start")
     assert proc.returncode == 0, stdout
     job = ledger_jobs(out)[0]
     assert job["attempt"] == 2 and job["history"][0]["exit_code"] == 143
@@ -114,13 +105,7 @@ def test_job_cancelled_during_its_stageout_is_resubmitted_with_all_its_branches(
                       f'cp "{out}"/char_*.json "{staged}"/\n')
     proc = start_pipekit(tmp_path, "CharsStagedOut", "--out", str(out), "--n", "1",
                          "--stageout", str(script), "--retries", "1", *FAST)
-    try:
-        wait_for(lambda: (tmp_path / "stageout_started").exists(), 60, "the stage-out to start")
-        job_id = ledger_jobs(out)[0]["job_id"]
-        slurm("scancel", job_id)
-        stdout, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    _, stdout = cancel_once(proc, out, 0, tmp_path / "stageout_started", "the stage-out to start")
     assert proc.returncode == 0, stdout
     assert "failed: the job ended while sourcing the stage-out file " in stdout
     assert "slow_copy.sh (cancelled, out of time or its node failed)" in stdout
