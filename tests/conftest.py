@@ -53,6 +53,29 @@ def _require_service(name: str, available: bool, reason: str = "") -> None:
     pytest.skip(msg)
 
 
+@pytest.fixture
+def task_module(tmp_path, monkeypatch: pytest.MonkeyPatch, home):
+    """
+    ``task_module(name, source)``: the task module *name* made of *source* (dedented) in
+    ``tmp_path`` and imported, as a user's analysis module would be; forgotten after the test.
+    """
+    import importlib
+    import sys
+    import textwrap
+
+    names = []
+
+    def load(name: str, source: str):
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        names.append(name)
+        return importlib.import_module(name)
+
+    yield load
+    for name in names:
+        sys.modules.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def require_service():
     """``require_service(name, available, reason)``: skip locally, fail in CI, when a service is missing."""

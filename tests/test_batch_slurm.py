@@ -132,20 +132,15 @@ class ScriptTask(law.slurm.SlurmWorkflow):
 
 
 @pytest.fixture
-def script_setup(tmp_path, monkeypatch, home):
-    (tmp_path / "script_tasks.py").write_text(textwrap.dedent(TASK))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    module = importlib.import_module("script_tasks")
+def script_setup(tmp_path, task_module):
+    module = task_module("script_tasks", TASK)
     task = module.ScriptTask(out=str(tmp_path / "out"))
     plan = plan_in(tmp_path, 2)
     os.makedirs(plan.cwd)
     for i, branch in enumerate([0, 1]):
         JobSpec.from_workflow(task, [branch], task.workflow_proxy.spec_exclude(),
                               job_num=plan.job_nums[i]).dump(plan.spec_file(i))
-    yield plan
-    sys.modules.pop("script_tasks", None)
+    return plan
 
 
 def run_script(script: str, index: int) -> subprocess.CompletedProcess:

@@ -69,13 +69,8 @@ def htcondor():
 
 
 @pytest.fixture
-def mod(tmp_path, monkeypatch, home):
-    (tmp_path / "htc_tasks.py").write_text(textwrap.dedent(TASKS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    yield importlib.import_module("htc_tasks")
-    sys.modules.pop("htc_tasks", None)
+def mod(task_module):
+    return task_module("htc_tasks", TASKS)
 
 
 @pytest.fixture

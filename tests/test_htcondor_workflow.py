@@ -9,9 +9,6 @@ test_htcondor_standin_pool.py.
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pytest
 
 pytestmark = pytest.mark.htcondor
@@ -42,13 +39,8 @@ class Licensed(Grid):
 
 
 @pytest.fixture
-def mod(tmp_path, monkeypatch, home):
-    (tmp_path / "htc_wf_tasks.py").write_text(textwrap.dedent(TASKS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    yield importlib.import_module("htc_wf_tasks")
-    sys.modules.pop("htc_wf_tasks", None)
+def mod(task_module):
+    return task_module("htc_wf_tasks", TASKS)
 
 
 @pytest.fixture

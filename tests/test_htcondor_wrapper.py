@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -56,13 +55,8 @@ class Letters(law.htcondor.HTCondorWorkflow, law.LocalWorkflow):
 
 
 @pytest.fixture
-def mod(tmp_path, monkeypatch, home):
-    (tmp_path / "htc_wrap_tasks.py").write_text(textwrap.dedent(TASKS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    yield importlib.import_module("htc_wrap_tasks")
-    sys.modules.pop("htc_wrap_tasks", None)
+def mod(task_module):
+    return task_module("htc_wrap_tasks", TASKS)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -45,13 +44,8 @@ class Node(law.slurm.SlurmWorkflow, law.LocalWorkflow):
 
 
 @pytest.fixture
-def node_tasks(tmp_path, monkeypatch, home):
-    (tmp_path / "node_tasks.py").write_text(textwrap.dedent(TASKS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    yield importlib.import_module("node_tasks")
-    sys.modules.pop("node_tasks", None)
+def node_tasks(task_module):
+    return task_module("node_tasks", TASKS)
 
 
 def write_spec(tmp_path, task, branches, workers=1) -> str:
@@ -198,24 +192,17 @@ class Schema(law.slurm.SlurmWorkflow):
 '''
 
 
-def test_tasks_using_the_deferred_modules_still_get_them(tmp_path, monkeypatch, home):
-    (tmp_path / "schema_tasks.py").write_text(textwrap.dedent(SCHEMA_TASK))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
+def test_tasks_using_the_deferred_modules_still_get_them(tmp_path, task_module):
+    module = task_module("schema_tasks", SCHEMA_TASK)
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, module.Schema(out=str(out), cfg={"n": 3}), [0])
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((out / "schema.json").read_text()) == {"n": 3, "session": "Session"}
 
-    module = importlib.import_module("schema_tasks")
-    try:
-        out = tmp_path / "out"
-        spec = write_spec(tmp_path, module.Schema(out=str(out), cfg={"n": 3}), [0])
-        proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert json.loads((out / "schema.json").read_text()) == {"n": 3, "session": "Session"}
-
-        data = json.loads(open(spec).read())
-        data["params"]["cfg"] = '{"n": "three"}'  # violates the schema: jsonschema must load
-        (tmp_path / "spec_0.json").write_text(json.dumps(data))
-        proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
-        assert proc.returncode == EXIT_SPEC_ERROR
-        assert "'three' is not of type 'integer'" in status_of(tmp_path)["error"]
-    finally:
-        sys.modules.pop("schema_tasks", None)
+    data = json.loads(open(spec).read())
+    data["params"]["cfg"] = '{"n": "three"}'  # violates the schema: jsonschema must load
+    (tmp_path / "spec_0.json").write_text(json.dumps(data))
+    proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    assert proc.returncode == EXIT_SPEC_ERROR
+    assert "'three' is not of type 'integer'" in status_of(tmp_path)["error"]

@@ -6,9 +6,6 @@ Submitting and polling are tested against the real Slurm in tests/integration/te
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import luigi
 import pytest
 
@@ -75,13 +72,8 @@ class Both(law.slurm.SlurmWorkflow, law.htcondor.HTCondorWorkflow, law.LocalWork
 
 
 @pytest.fixture
-def mod(tmp_path, monkeypatch, home):
-    (tmp_path / "remote_tasks.py").write_text(textwrap.dedent(TASKS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    yield importlib.import_module("remote_tasks")
-    sys.modules.pop("remote_tasks", None)
+def mod(task_module):
+    return task_module("remote_tasks", TASKS)
 
 
 def run_cli(args, capfd) -> tuple[int, str]:
