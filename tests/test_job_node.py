@@ -56,6 +56,25 @@ def write_spec(tmp_path, task, branches, workers=1) -> str:
     return path
 
 
+def terminate_node(tmp_path, spec, *gaps: float) -> None:
+    """Start the job process, SIGTERM it once it runs (and again after each of *gaps* seconds),
+    and check that it ends with 128 + SIGTERM, as a batch system sees a terminated job."""
+    proc = subprocess.Popen([sys.executable, "-m", "pipekit.job", spec, "--status-file",
+                             str(tmp_path / "status.json")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert "pipekit job 3" in proc.stdout.readline()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        for gap in gaps:
+            time.sleep(gap)
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def run_node(tmp_path, *args, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipekit.job", *args], cwd=tmp_path,
                           capture_output=True, text=True, timeout=timeout)
@@ -117,17 +136,7 @@ def test_unimportable_task_module_gives_exit_2(tmp_path, node_tasks):
 
 def test_sigterm_writes_the_exit_status_before_the_job_dies(tmp_path, node_tasks):
     spec = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out"), sleep=30), [0])
-    proc = subprocess.Popen([sys.executable, "-m", "pipekit.job", spec, "--status-file",
-                             str(tmp_path / "status.json")], cwd=tmp_path,
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert "pipekit job 3" in proc.stdout.readline()
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
-    finally:
-        proc.kill()
-        proc.wait()
+    terminate_node(tmp_path, spec)
     status = status_of(tmp_path)
     assert status["exit_code"] == 143 and "terminated by SIGTERM" in status["error"]
 
@@ -137,19 +146,7 @@ def test_a_second_sigterm_does_not_cut_the_exit_status_short(tmp_path, node_task
     # Slurm signals every process of a cancelled job, and a batch script with a stage-out file
     # forwards its own SIGTERM to the job process as well: two signals, close together
     spec = write_spec(tmp_path, node_tasks.Node(out=str(tmp_path / "out"), sleep=30), [0])
-    proc = subprocess.Popen([sys.executable, "-m", "pipekit.job", spec, "--status-file",
-                             str(tmp_path / "status.json")], cwd=tmp_path,
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert "pipekit job 3" in proc.stdout.readline()
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(gap)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
-    finally:
-        proc.kill()
-        proc.wait()
+    terminate_node(tmp_path, spec, gap)
     assert status_of(tmp_path)["exit_code"] == 143
 
 
