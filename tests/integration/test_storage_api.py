@@ -12,7 +12,7 @@ import os
 import re
 
 import pytest
-from storage_helpers import BACKENDS, backend_missing, make_fs
+from storage_helpers import BACKENDS, backend_missing, in_forked_children, make_fs
 
 from pipekit.errors import TargetMissingError
 from pipekit.target.collection import TargetCollection
@@ -161,35 +161,22 @@ def test_collections_cost_one_listing_per_directory(fs):
     assert spent == {"listdir": 1}
 
 
-def _roundtrip_in_child(fs, i, queue) -> None:
+def _roundtrip_in_child(fs, i) -> dict:
     t = RemoteFileTarget(f"/fork/{i}.json", fs=fs)
     t.dump({"child": i})
-    queue.put(t.load())
+    return t.load()
 
 
 def test_forked_children_transfer_after_the_parent_did(fs):
     # LocalWorkflow forks its workers, and analyses use multiprocessing: with gfal2's filecopy on
     # root://, a child forked after the parent transferred a file hung forever in XrdCl
-    import multiprocessing
-
     RemoteFileTarget("/fork/parent.json", fs=fs).dump({"parent": 1})
     RemoteFileTarget("/fork/parent.json", fs=fs).load()
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_roundtrip_in_child, args=(fs, i, queue)) for i in range(2)]
-    for p in procs:
-        p.start()
-    try:
-        results = sorted((queue.get(timeout=60) for _ in procs), key=lambda r: r["child"])
-    finally:
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
-    assert results == [{"child": 0}, {"child": 1}]
+    results = in_forked_children(2, lambda i, _: _roundtrip_in_child(fs, i), timeout=60)
+    assert sorted(results, key=lambda r: r["child"]) == [{"child": 0}, {"child": 1}]
 
 
-def _dump_in_new_dir(fs, rounds, i, barrier, queue) -> None:
+def _dump_in_new_dir(fs, rounds, i, barrier) -> list[str]:
     errors = []
     for r in range(rounds):
         barrier.wait(timeout=60)  # every process writes into the same missing directory at once
@@ -197,31 +184,16 @@ def _dump_in_new_dir(fs, rounds, i, barrier, queue) -> None:
             RemoteFileTarget(f"/race{r}/deep/{i}.json", fs=fs).dump({"r": r, "i": i})
         except Exception as e:  # noqa: BLE001 - reported to the parent, which asserts on it
             errors.append(f"round {r}: {e}")
-    queue.put(errors)
+    return errors
 
 
 def test_processes_writing_into_one_missing_directory_all_succeed(fs):
     # two LocalWorkflow workers whose first outputs share a directory that does not exist yet:
     # both uploads fail for the missing parent, one creates it, the other must then simply write
     # (it saw WebDAV's "409 Conflict" and once reported the failure as the task's)
-    import multiprocessing
-
     n, rounds = 4, 12
-    ctx = multiprocessing.get_context("fork")
-    barrier, queue = ctx.Barrier(n), ctx.Queue()
-    procs = [
-        ctx.Process(target=_dump_in_new_dir, args=(fs, rounds, i, barrier, queue)) for i in range(n)
-    ]
-    for p in procs:
-        p.start()
-    try:
-        errors = [e for _ in procs for e in queue.get(timeout=90)]
-    finally:
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
-    assert errors == []
+    results = in_forked_children(n, lambda i, barrier: _dump_in_new_dir(fs, rounds, i, barrier))
+    assert [e for errors in results for e in errors] == []
     for r in range(rounds):
         d = RemoteDirectoryTarget(f"/race{r}/deep", fs=fs)
         assert d.listdir() == [f"{i}.json" for i in range(n)]  # and no temporary names left

@@ -6,12 +6,11 @@ download it once and both read complete data; a file changed on the server is fe
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 
 import pytest
-from storage_helpers import backend_missing, make_fs
+from storage_helpers import backend_missing, in_forked_children, make_fs
 
 from pipekit.target.remote.base import RemoteDirectoryTarget, RemoteFileTarget
 from pipekit.target.remote.cache import RemoteCache
@@ -33,30 +32,20 @@ def with_cache(fs, root) -> None:
     fs.use_cache = True
 
 
-def _localize(fs, cache_root, barrier, queue) -> None:
+def _localize(fs, cache_root, barrier) -> tuple:
     with_cache(fs, cache_root)  # each process opens the cache by itself, as two jobs would
     barrier.wait()
     with RemoteFileTarget("/input.bin", fs=fs).localize("r") as local:
         with open(local.path, "rb") as f:
             digest = hashlib.sha1(f.read()).hexdigest()
-    queue.put((fs.cache.stats["downloads"], fs.op_counts["download"], digest))
+    return fs.cache.stats["downloads"], fs.op_counts["download"], digest
 
 
 def test_two_processes_download_once_and_both_see_complete_data(fs, tmp_path):
     data = os.urandom(16 << 20)
     (tmp_path / "input.bin").write_bytes(data)
     RemoteFileTarget("/input.bin", fs=fs).copy_from_local(str(tmp_path / "input.bin"))
-    ctx = multiprocessing.get_context("fork")
-    barrier, queue = ctx.Barrier(2), ctx.Queue()
-    procs = [
-        ctx.Process(target=_localize, args=(fs, tmp_path / "cache", barrier, queue))
-        for _ in range(2)
-    ]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=90) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    results = in_forked_children(2, lambda _, barrier: _localize(fs, tmp_path / "cache", barrier))
     assert sorted(r[0] for r in results) == [0, 1]  # cache downloads per process
     assert sum(r[1] for r in results) == 1  # transfers from the server, all processes together
     assert {r[2] for r in results} == {hashlib.sha1(data).hexdigest()}
