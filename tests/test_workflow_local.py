@@ -68,6 +68,13 @@ class CountFlaky(law.Task):
         self.output().dump(self.input()["collection"].count())
 
 
+def record_busy_interval(path: str, seconds: float) -> None:
+    """Sleep like a branch doing work, then write when this process was busy."""
+    start = time.time()
+    time.sleep(seconds)
+    law.LocalFileTarget(path).dump({"pid": os.getpid(), "start": start, "end": time.time()})
+
+
 class Sleepy(law.LocalWorkflow):
     """Branches that announce their process id, sleep, and record when they ran."""
 
@@ -84,16 +91,7 @@ class Sleepy(law.LocalWorkflow):
         os.makedirs("out/started", exist_ok=True)
         with open(f"out/started/{self.branch}", "w") as f:
             f.write(str(os.getpid()))
-        start = time.time()
-        time.sleep(self.seconds)
-        self.output().dump({"pid": os.getpid(), "start": start, "end": time.time()})
-
-
-def record_busy_interval(path: str, seconds: float) -> None:
-    """Sleep like a branch doing work, then write when this process was busy."""
-    start = time.time()
-    time.sleep(seconds)
-    law.LocalFileTarget(path).dump({"pid": os.getpid(), "start": start, "end": time.time()})
+        record_busy_interval(self.output().path, self.seconds)
 
 
 class Busy(law.LocalWorkflow):
