@@ -15,6 +15,7 @@ import time
 
 import luigi
 import pytest
+from concurrency_helpers import most_at_once
 
 import pipekit as law
 from pipekit.workflow.local import run_branches
@@ -319,15 +320,6 @@ def test_two_workers_run_two_branches_at_once():
     assert a["start"] < b["end"] and b["start"] < a["end"]  # the intervals overlap
 
 
-def most_at_once(intervals: list[dict]) -> int:
-    events = sorted([(i["start"], 1) for i in intervals] + [(i["end"], -1) for i in intervals])
-    n = peak = 0
-    for _, step in events:  # at equal times an end sorts before a start
-        n += step
-        peak = max(peak, n)
-    return peak
-
-
 def test_workers_bound_the_processes_at_work_over_the_whole_run(tmp_path):
     # luigi runs two of the four tasks at once; each workflow used to fork two branch workers
     # of its own, so four branches ran at once (N² with N workflows), as law never does
@@ -340,7 +332,8 @@ def test_workers_bound_the_processes_at_work_over_the_whole_run(tmp_path):
     assert r.returncode == 0, r.stderr
     intervals = [load(os.path.join("out/busy", f)) for f in os.listdir("out/busy")]
     assert len(intervals) == 10
-    assert most_at_once(intervals) == 2  # never more than --workers, and both were used
+    # never more than --workers, and both were used
+    assert most_at_once((i["start"], i["end"]) for i in intervals) == 2
     assert list(tmp.iterdir()) == []  # the run's slot files are gone
 
 

@@ -15,6 +15,7 @@ import signal
 import time
 
 import pytest
+from concurrency_helpers import most_at_once
 from slurm_helpers import (
     FAST,
     cancel_once,
@@ -312,12 +313,7 @@ def test_jobs_beyond_max_array_size_go_into_several_arrays(tmp_path, out, shims)
 def max_concurrent(out) -> int:
     """Most branch attempts that ran at the same moment (from out/.runs.jsonl)."""
     runs = [json.loads(line) for line in (out / ".runs.jsonl").read_text().splitlines()]
-    events = sorted([(r["t0"], 1) for r in runs] + [(r["t1"], -1) for r in runs])
-    now = peak = 0
-    for _, step in events:  # at equal times an end (-1) sorts before a start
-        now += step
-        peak = max(peak, now)
-    return peak
+    return most_at_once((r["t0"], r["t1"]) for r in runs)
 
 
 def test_parallel_jobs_bounds_the_running_jobs_over_all_arrays_and_retries(tmp_path, out, shims):
