@@ -12,9 +12,13 @@ Names are imported lazily on first access, so ``import pipekit`` costs about as 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from pipekit.__version__ import __version__
+from pipekit.contrib import install_alias
+
+install_alias()  # import pipekit.slurm (and every other contrib name) keeps working
 
 __all__ = ["__version__"]
 
@@ -58,12 +62,11 @@ _register("pipekit.structure", "no_value")
 _register("pipekit.notify", "notify_mail")
 _register("pipekit.cli.main", "run")
 
-# submodules reachable as attributes (law.contrib.load(name) makes law.NAME available)
+# submodules reachable as attributes; contrib packages (pipekit.contrib.NAME) are reachable as
+# pipekit.NAME too, as after law.contrib.load(NAME)
 _SUBMODULES = {
     "config", "util", "decorator", "contrib", "parameter", "task", "target", "workflow", "job",
-    "sandbox", "cli", "errors", "structure", "ranges", "humanize",
-    "htcondor", "slurm", "docker", "singularity", "gfal", "wlcg", "dropbox", "ipython", "tasks",
-    "slack", "telegram", "mattermost", "numpy", "pandas", "matplotlib", "fsspec", "notify",
+    "sandbox", "cli", "errors", "structure", "ranges", "humanize", "notify",
 }
 
 
@@ -82,8 +85,13 @@ def __getattr__(name: str) -> Any:
         return globals()[name]
     if name in _SUBMODULES:
         return importlib.import_module(f"pipekit.{name}")
+    if not name.startswith("_") and importlib.util.find_spec(f"pipekit.contrib.{name}") is not None:
+        return importlib.import_module(f"pipekit.{name}")
     raise AttributeError(f"module 'pipekit' has no attribute '{name}'")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | {"luigi_version", "luigi_version_info"})
+    from pipekit.contrib import available
+
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | set(available())
+                  | {"luigi_version", "luigi_version_info"})

@@ -1,5 +1,5 @@
 """
-law's wlcg package (pipekit/wlcg.py): WLCGFileSystem and targets configured from law.cfg.
+law's wlcg package (pipekit/contrib/wlcg.py): WLCGFileSystem and targets configured from law.cfg.
 
 The storage is fsspec's local file system (``file://`` base, ``file_interface: fsspec``), so the
 configuration path runs end to end without a server; the same targets against XRootD, WebDAV and

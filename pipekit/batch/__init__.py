@@ -2,6 +2,6 @@
 Batch-system backends of remote workflows, one module each: :mod:`pipekit.batch.slurm`
 (and ``htcondor``). Each implements :class:`pipekit.job.base.BaseJobManager` and
 :class:`pipekit.job.base.BaseJobFileFactory` and a workflow mixin; the job loop, ledger, specs and
-node entry point are shared. Users import them as ``pipekit.slurm`` (or, law-style,
-``law.contrib.load("slurm")`` then ``law.slurm``).
+node entry point are shared. Users import them through the law-style facades in
+:mod:`pipekit.contrib` (``law.contrib.load("slurm")`` then ``law.slurm``, or ``pipekit.slurm``).
 """
