@@ -67,11 +67,12 @@ def test_resubmission_keeps_the_earlier_attempt_in_the_history(tmp_path):
     job = ledger.new_job([0, 1, 2])
     ledger.begin_submission(plan(tmp_path, "a", [0]), {0: [0, 1, 2]})
     ledger.confirm_submission("a", ["7_0"])
-    job.state, job.error, job.exit_code = "failed", "branch 1: boom", 1
+    job.state, job.error, job.exit_code, job.reason = "failed", "branch 1: boom", 1, "exit_code"
     ledger.begin_submission(plan(tmp_path, "b", [0]), {0: [1]})
     assert (job.attempt, job.branches, job.tag, job.state) == (2, [1], "b", SUBMITTING)
+    assert job.reason is None  # the new attempt has not failed (yet)
     assert job.history == [{"attempt": 1, "tag": "a", "job_id": "7_0", "state": "failed",
-                            "exit_code": 1, "error": "branch 1: boom",
+                            "exit_code": 1, "error": "branch 1: boom", "reason": "exit_code",
                             "log": plan(tmp_path, "a", [0]).log_file(0)}]
 
 

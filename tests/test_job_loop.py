@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 
-from pipekit.job.base import FAILED, UNKNOWN
+from pipekit.job.base import EXIT_CODE, FAILED, LOST, OOM, UNKNOWN, JobState
 from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopResult, LoopSettings, chunk_branches, new_tag
 from pipekit.job.node import EXIT_STAGEOUT_FAILED
@@ -71,3 +71,22 @@ def test_a_job_sourcing_its_stageout_file_is_not_judged_by_its_status_file_until
     other.job_id, other.status_file = "7_1", str(status)
     assert loop._update(other, None)
     assert (other.state, other.exit_code, other.error) == (FAILED, 1, "branch 0: RuntimeError: boom")
+
+
+def test_the_ledger_records_why_each_failed_job_failed(tmp_path):
+    # the backend's reason is kept; a failure the backend cannot explain is an exit code; a
+    # job that left the batch system without a trace is lost
+    ledger = SubmissionLedger(str(tmp_path / "ledger.json"))
+    loop = JobLoop(_Source(), _Manager(), ledger, LoopSettings(poll_interval=0.0, lost_grace=0.0))
+    oom, plain, lost = ledger.new_job([0]), ledger.new_job([0]), ledger.new_job([0])
+    for n, job in enumerate((oom, plain, lost)):
+        job.job_id, job.status_file = f"7_{n}", str(tmp_path / f"status_{n}.json")
+
+    assert loop._update(oom, JobState("7_0", FAILED, None, "OUT_OF_MEMORY", "sacct", reason=OOM))
+    assert loop._update(plain, JobState("7_1", FAILED, 1, None, "sacct"))
+    assert loop._update(lost, None)
+    assert [(j.state, j.reason) for j in (oom, plain, lost)] == [
+        (FAILED, OOM), (FAILED, EXIT_CODE), (FAILED, LOST)]
+    ledger.save()
+    again = SubmissionLedger.load(ledger.path)
+    assert [again.jobs[j.num].reason for j in (oom, plain, lost)] == [OOM, EXIT_CODE, LOST]

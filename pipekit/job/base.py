@@ -51,6 +51,15 @@ __all__ = [
     "FAILED",
     "UNKNOWN",
     "ACTIVE_STATES",
+    "OOM",
+    "WALLTIME",
+    "PREEMPTED",
+    "EVICTED",
+    "NODE_FAILURE",
+    "EXIT_CODE",
+    "CANCELLED",
+    "LOST",
+    "FAILURE_REASONS",
     "JobState",
     "SubmissionPlan",
     "JobConfig",
@@ -88,6 +97,28 @@ UNKNOWN = "unknown"
 
 ACTIVE_STATES = (PENDING, RUNNING, UNKNOWN)
 
+# Why a job failed (JobState.reason, kept in the ledger), in one vocabulary for every batch
+# system: each backend maps its own states and codes onto these (Slurm OUT_OF_MEMORY -> oom,
+# TIMEOUT -> walltime, ...), so that retry policies and reports need not know the backend.
+#: the job used more memory than it requested and was killed for it
+OOM = "oom"
+#: the job ran longer than its time limit
+WALLTIME = "walltime"
+#: the batch system stopped the job to make room for other work (it may come back)
+PREEMPTED = "preempted"
+#: the job was pushed off its machine (HTCondor eviction, a draining node)
+EVICTED = "evicted"
+#: the node or the batch system's machinery failed, not the job
+NODE_FAILURE = "node_failure"
+#: the job ran and ended with a non-zero exit code (the default for a failed job)
+EXIT_CODE = "exit_code"
+#: a user or an administrator cancelled the job
+CANCELLED = "cancelled"
+#: the job left the batch system without an exit-status file
+LOST = "lost"
+
+FAILURE_REASONS = (OOM, WALLTIME, PREEMPTED, EVICTED, NODE_FAILURE, EXIT_CODE, CANCELLED, LOST)
+
 
 @dataclass
 class JobState:
@@ -99,6 +130,9 @@ class JobState:
     error: str | None = None
     #: where the answer came from: "squeue", "sacct", "scontrol", "status file", ...
     source: str = ""
+    #: why a failed job failed: one of :data:`FAILURE_REASONS` (None: not known; the loop then
+    #: records :data:`EXIT_CODE`)
+    reason: str | None = None
 
 
 @dataclass

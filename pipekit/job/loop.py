@@ -29,7 +29,9 @@ from typing import Any, Callable, Protocol
 
 from pipekit.errors import JobError
 from pipekit.job.base import (
+    EXIT_CODE,
     FAILED,
+    LOST,
     FINISHED,
     PENDING,
     RUNNING,
@@ -379,7 +381,8 @@ class JobLoop:
                             "status file")
         return JobState(job.job_id or "", FAILED, None,
                         f"left {self.manager.batch_system} without an exit-status file (lost: "
-                        "killed before it started, cancelled, or its node failed)", "loop")
+                        "killed before it started, cancelled, or its node failed)", "loop",
+                        reason=LOST)
 
     def _end(self, job: JobRecord, state: JobState) -> bool:
         info = _read_status_file(job.status_file) or {}
@@ -387,14 +390,17 @@ class JobLoop:
         status = state.status
         if status == FINISHED and code not in (None, 0):
             status = FAILED
-        error = None
+        error = reason = None
         if status == FAILED:
             error = info.get("error") or state.error or describe_exit_code(code)
+            reason = state.reason or EXIT_CODE
         elif self.source.check_job_completeness():
             missing = set(self.source.missing_branches()) & set(job.branches)
             if missing:
                 status, error = FAILED, f"finished, but outputs of branches {join_ranges(missing)} are missing"
+                reason = EXIT_CODE
         job.state, job.exit_code, job.error, job.ended = status, code, error, time.time()
+        job.reason = reason
         if status == FINISHED:
             self.finished.update(b for b in job.branches if b in self.selected)
         else:

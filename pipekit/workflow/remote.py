@@ -34,7 +34,13 @@ import luigi
 
 from pipekit.config import Config
 from pipekit.errors import UsageError, WorkflowError
-from pipekit.job.base import BaseJobFileFactory, BaseJobManager, JobConfig, SubmissionPlan
+from pipekit.job.base import (
+    CANCELLED,
+    BaseJobFileFactory,
+    BaseJobManager,
+    JobConfig,
+    SubmissionPlan,
+)
 from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
 from pipekit.job.spec import JobSpec
@@ -321,6 +327,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             now = time.time()
             for job in jobs:
                 job.state, job.error, job.ended = "failed", "cancelled with --cancel-jobs", now
+                job.reason = CANCELLED
             ledger.save()
             self.say(f"{self.label}: cancelled {len(jobs)} job(s)"
                      + (f" ({self.job_manager.batch_system} ids {', '.join(ids[:5])}"
