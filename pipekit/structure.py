@@ -11,7 +11,7 @@ import types
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 __all__ = [
-    "flatten", "iter_leaves", "map_struct", "mask_struct", "make_list", "make_tuple", "make_set",
+    "flatten", "iter_leaves", "map_struct", "law_map_struct", "mask_struct", "make_list", "make_tuple", "make_set",
     "make_unique", "no_value", "NoValue", "is_lazy_iterable", "lazy_iter_types", "is_iterable",
     "is_nested", "unzip", "iter_chunks", "chunk_slice_ranges", "map_verbose", "join_generators",
 ]
@@ -143,6 +143,14 @@ def map_struct(func: Callable[[Any], Any], struct: Any, map_dict: Any = True,
     if isinstance(struct, set) and map_set:
         return struct.__class__(map_struct(func, v, **opts) for v in struct)
     return func(struct)
+
+
+def law_map_struct(func: Callable[[Any], Any], struct: Any, map_dict: Any = True,
+                   map_list: Any = True, map_tuple: Any = False, map_set: Any = False,
+                   cls: type | tuple | None = None, custom_mappings: dict | None = None) -> Any:
+    """:func:`map_struct` with law.util's defaults: tuples and sets are leaves unless asked for."""
+    return map_struct(func, struct, map_dict=map_dict, map_list=map_list, map_tuple=map_tuple,
+                      map_set=map_set, cls=cls, custom_mappings=custom_mappings)
 
 
 def mask_struct(mask: Any, struct: Any, replace: Any = no_value, keep_missing: bool = True,

@@ -13,8 +13,6 @@ Where law.util's defaults differ from pipekit's own helpers, the names here keep
 
 from __future__ import annotations
 
-import functools
-import shutil
 from typing import Any
 
 from pipekit.brace import brace_expand
@@ -47,6 +45,7 @@ from pipekit.objects import (
     patch_object,
     perf_counter,
 )
+from pipekit.notify.mail import send_mail
 from pipekit.paths import law_home_path, law_src_path, pipekit_src_path, rel_path
 from pipekit.processes import (
     get_subprocess_pids,
@@ -57,6 +56,7 @@ from pipekit.processes import (
     send_signal_silent,
 )
 from pipekit.ranges import range_expand, range_join
+from pipekit.shell import which
 from pipekit.streams import BaseStream, FilteredStream, TeeStream
 from pipekit.structure import (
     NoValue,
@@ -78,7 +78,7 @@ from pipekit.structure import (
     no_value,
     unzip,
 )
-from pipekit.structure import map_struct as _map_struct
+from pipekit.structure import law_map_struct as map_struct
 from pipekit.terminal import (
     abort,
     backgrounds,
@@ -137,35 +137,10 @@ __all__ = [
 ]
 
 
-@functools.wraps(_map_struct)
-def map_struct(func: Any, struct: Any, map_dict: Any = True, map_list: Any = True,
-               map_tuple: Any = False, map_set: Any = False, cls: Any = None,
-               custom_mappings: Any = None) -> Any:
-    # law.util's defaults: tuples and sets are leaves unless asked for
-    return _map_struct(func, struct, map_dict=map_dict, map_list=map_list, map_tuple=map_tuple,
-                       map_set=map_set, cls=cls, custom_mappings=custom_mappings)
+def __getattr__(name: str) -> Any:
+    # law_run lives with the command line; imported on first use so that pipekit.util stays light
+    if name == "law_run":
+        from pipekit.cli.run import law_run
 
-
-def which(prog: str) -> str | None:
-    """Full path of executable *prog* on PATH, or None."""
-    return shutil.which(prog)
-
-
-def law_run(argv: Any, **kwargs: Any) -> bool:
-    """
-    Run a task from its command line (``"Task --n 5"`` or a list), as ``law run`` would, in this
-    process; True when everything succeeded. *kwargs* are luigi run options
-    (``local_scheduler=True``, ``workers=2``, ...).
-    """
-    from pipekit.cli.run import run_argv
-
-    return run_argv(argv, **kwargs) == 0
-
-
-def send_mail(recipient: str, sender: str, subject: str = "", content: str = "",
-              smtp_host: str = "127.0.0.1", smtp_port: int = 25) -> bool:
-    """Send a plain mail through *smtp_host*; True when it was accepted."""
-    from pipekit.notify.mail import notify_mail
-
-    return notify_mail(subject, content, recipient=recipient, sender=sender,
-                       smtp_host=smtp_host, smtp_port=smtp_port)
+        return law_run
+    raise AttributeError(f"module 'pipekit.util' has no attribute '{name}'")
