@@ -40,9 +40,9 @@ def test_help_lists_the_task_parameters_and_run_options(work):
     assert "--print-status" in res.stdout and "--workers" in res.stdout
 
 
-def test_failing_task_exits_1_with_its_traceback_and_the_summary(work):
+def test_failing_task_exits_40_as_under_law_with_its_traceback_and_the_summary(work):
     res = run_cli(["run", "mytasks.Broken"], work)
-    assert res.returncode == 1
+    assert res.returncode == 40
     assert "RuntimeError: the input file is corrupt" in res.stderr
     assert 'raise RuntimeError("the input file is corrupt")' in res.stderr  # the user's frame
     assert "1 failed" in res.stdout and "Broken()" in res.stdout
