@@ -72,24 +72,26 @@ class StagingRecorder(Recorder):
     stages_targets = True
 
 
-def test_malformed_keys_and_unknown_types_fail_when_the_task_is_created(home):
+def test_malformed_keys_and_unknown_types_fail_when_the_sandbox_is_first_used(home):
+    task = NeedsSandbox(sandbox="setup.sh")  # as in law: creating it (for --print-status) works
+    assert not task.complete()
     with pytest.raises(
         SandboxKeyError, match=r"invalid sandbox 'setup\.sh': write it as TYPE::NAME"
     ) as e:
-        NeedsSandbox(sandbox="setup.sh")
+        task.run()
     assert isinstance(e.value, UsageError) and e.value.exit_code == 2
     with pytest.raises(
         SandboxKeyError,
         match=r"unknown sandbox type 'nope'; known types: apptainer, bash, docker, .*singularity, .*venv",
     ):
-        NeedsSandbox(sandbox="nope::x")
+        NeedsSandbox(sandbox="nope::x").effective_sandbox  # noqa: B018
 
 
 def test_task_needs_a_sandbox_unless_it_may_run_without(home):
     with pytest.raises(
         SandboxKeyError, match="NeedsSandbox needs a sandbox: pass --sandbox TYPE::NAME"
     ):
-        NeedsSandbox()
+        NeedsSandbox().run()
     task = MaybeSandbox()
     assert task.is_sandboxed() and task.sandbox_inst is None
     task.run()  # runs right here
@@ -101,7 +103,7 @@ def test_sandbox_parameter_must_match_valid_sandboxes_or_fall_back(home):
         SandboxKeyError,
         match=r"sandbox 'bash::x.sh' is not allowed for OnlyDocker; allowed: docker::\*",
     ):
-        OnlyDocker(sandbox="bash::x.sh")
+        OnlyDocker(sandbox="bash::x.sh").is_sandboxed()
     assert OnlyDocker(sandbox="docker::img").effective_sandbox == "docker::img"
     assert FallsBack(sandbox="bash::x.sh").effective_sandbox == "docker::fallback-image"
 

@@ -183,11 +183,14 @@ class FileSystemTarget(luigi.Target):
     #: the file system class used when none is given
     default_fs: Any = None
 
-    def __init__(self, path: str, fs: FileSystem | None = None, **kwargs: Any):
+    def __init__(self, path: str, fs: FileSystem | None = None, optional: bool = False,
+                 **kwargs: Any):
         if fs is None:
             fs = self.default_fs() if callable(self.default_fs) else self.default_fs
         self.fs = fs
         self.path = fs.abspath(get_path(path))
+        #: as in law: an optional output does not count when a task's completeness is checked
+        self.optional = bool(optional)
         super().__init__()
 
     # -- representation -------------------------------------------------------------------------
