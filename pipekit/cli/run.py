@@ -390,6 +390,9 @@ def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any
     validate = getattr(task, "validate_branch_selection", None)
     if callable(validate):
         validate()
+    is_workflow = getattr(task, "is_workflow", None)
+    if callable(is_workflow) and is_workflow():
+        task.workflow_proxy  # noqa: B018 - a --workflow type that cannot run fails now, in one line
     if not opts.interactive and hasattr(type(task), "effective_sandbox"):
         # the task named on the command line: a bad --sandbox is a usage error before anything
         # runs; its dependencies, as in law, fail only when they run

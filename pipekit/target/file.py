@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import sys
 import posixpath
 from typing import Any, Iterator
 
@@ -419,6 +420,17 @@ class FileSystemFileTarget(FileSystemTarget):
         from pipekit.target.formatter import find_formatter
 
         fmt = find_formatter(self.path, "dump", formatter)
+        if fmt.dump_opens(*args, **kwargs):
+            # the caller writes into the returned file: commit when it is closed, not now
+            from pipekit.target.handle import PendingOutput
+
+            context = self.localize("w", perm=perm)
+            tmp = context.__enter__()
+            try:
+                return PendingOutput(fmt.dump(tmp.path, *args, **kwargs), context)
+            except BaseException:
+                context.__exit__(*sys.exc_info())
+                raise
         with self.localize("w", perm=perm) as tmp:
             return fmt.dump(tmp.path, *args, **kwargs)
 
