@@ -39,6 +39,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 import tarfile
 import zipfile
 from typing import Any
@@ -47,7 +48,7 @@ from pipekit.errors import FormatterError, MissingExtraError
 from pipekit.structure import make_list
 
 __all__ = ["AUTO_FORMATTER", "Formatter", "get_formatter", "find_formatters", "find_formatter",
-           "formatters", "activate_contrib", "require_module", "path_of", "path_ends"]
+           "formatters", "activate_contrib", "require_module", "path_of", "path_ends", "path_ext"]
 
 AUTO_FORMATTER = "auto"
 
@@ -110,6 +111,19 @@ def _require(module: str, extra: str, purpose: str, hint: str | None = None) -> 
         return importlib.import_module(module)
     except ImportError:
         raise MissingExtraError(module.split(".")[0], extra, purpose, hint) from None
+
+
+_TMP_MARK = re.compile(r"^\.pktmp-\d+-[0-9a-f]+$")
+
+
+def path_ext(path: Any) -> str:
+    """
+    The extension of *path*'s final name: targets hand formatters a hidden temporary sibling
+    (``.model.pktmp-<pid>-<id>.keras``), which keeps the extension, or ends in the marker when
+    the final name has none.
+    """
+    ext = os.path.splitext(_path(path))[1]
+    return "" if _TMP_MARK.match(ext) else ext
 
 
 #: public names of the helpers, for the formatter modules of contrib packages

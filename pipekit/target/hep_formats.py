@@ -1,6 +1,7 @@
 """
 Formatters for the file formats of particle physics, with the names law's contrib packages give
-them: ROOT files through uproot (``uproot``) or PyROOT (``root``, :class:`GuardedTFile`),
+them: ROOT files through PyROOT (``root``, :class:`GuardedTFile`) or uproot (``uproot``; law's
+order, so ``"auto"`` picks ``root`` for ``.root`` once law.root is loaded),
 awkward arrays (``awkward``, ``dask_awkward``), coffea outputs (``coffea``), HDF5 through h5py
 (``h5py``) and parquet through pyarrow (``parquet``, ``parquet_table``).
 
@@ -29,6 +30,7 @@ parquet_table   .parquet .parq          ``pyarrow.parquet.read_table`` / ``write
 from __future__ import annotations
 
 import inspect
+import pathlib
 import pickle
 from typing import Any, Mapping
 
@@ -103,48 +105,6 @@ class GuardedTFile:
 
     def __setattr__(self, attr: str, value: Any) -> None:
         setattr(self._guarded_tfile, attr, value)
-
-
-class UprootFormatter(Formatter):
-    """
-    ROOT files through uproot. ``load`` returns the open file (``f["tree"].arrays()``);
-    ``dump(path, mode="recreate")`` returns a writable file to fill (``f["h"] = hist``) that is
-    moved into place when closed, or ``dump(path, {"key": object, ...})`` writes the objects
-    (histograms, ``{"branch": array}`` dicts as TTrees) and closes the file.
-    """
-
-    name = "uproot"
-    contrib = "root"
-
-    @classmethod
-    def accepts(cls, path: str, mode: str) -> bool:
-        return path_ends(path, ".root")
-
-    @classmethod
-    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
-        uproot = require_module("uproot", HEP, "the uproot formatter")
-        return uproot.open(path_of(path), *args, **kwargs)
-
-    @classmethod
-    def dump_opens(cls, *args: Any, **kwargs: Any) -> bool:
-        return not (args and isinstance(args[0], Mapping))
-
-    @classmethod
-    def dump(cls, path: str, *args: Any, mode: str = "recreate", **kwargs: Any) -> Any:
-        uproot = require_module("uproot", HEP, "the uproot formatter")
-        objects = args[0] if args and isinstance(args[0], Mapping) else None
-        if objects is None and args:
-            mode = args[0]
-        if not isinstance(mode, str) or mode.lower() not in ("create", "recreate", "update"):
-            raise FormatterError(f"uproot formatter: mode must be create, recreate or update, "
-                                 f"got {mode!r}")
-        f = getattr(uproot, mode.lower())(path_of(path), **kwargs)
-        if objects is None:
-            return f
-        with f:
-            for key, obj in objects.items():
-                f[key] = obj
-        return None
 
 
 class ROOTFormatter(Formatter):
@@ -228,6 +188,48 @@ class ROOTPandasFormatter(Formatter):
         return df.to_root(path_of(path), *args, **kwargs)
 
 
+class UprootFormatter(Formatter):
+    """
+    ROOT files through uproot. ``load`` returns the open file (``f["tree"].arrays()``);
+    ``dump(path, mode="recreate")`` returns a writable file to fill (``f["h"] = hist``) that is
+    moved into place when closed, or ``dump(path, {"key": object, ...})`` writes the objects
+    (histograms, ``{"branch": array}`` dicts as TTrees) and closes the file.
+    """
+
+    name = "uproot"
+    contrib = "root"
+
+    @classmethod
+    def accepts(cls, path: str, mode: str) -> bool:
+        return path_ends(path, ".root")
+
+    @classmethod
+    def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
+        uproot = require_module("uproot", HEP, "the uproot formatter")
+        return uproot.open(path_of(path), *args, **kwargs)
+
+    @classmethod
+    def dump_opens(cls, *args: Any, **kwargs: Any) -> bool:
+        return not (args and isinstance(args[0], Mapping))
+
+    @classmethod
+    def dump(cls, path: str, *args: Any, mode: str = "recreate", **kwargs: Any) -> Any:
+        uproot = require_module("uproot", HEP, "the uproot formatter")
+        objects = args[0] if args and isinstance(args[0], Mapping) else None
+        if objects is None and args:
+            mode = args[0]
+        if not isinstance(mode, str) or mode.lower() not in ("create", "recreate", "update"):
+            raise FormatterError(f"uproot formatter: mode must be create, recreate or update, "
+                                 f"got {mode!r}")
+        f = getattr(uproot, mode.lower())(path_of(path), **kwargs)
+        if objects is None:
+            return f
+        with f:
+            for key, obj in objects.items():
+                f[key] = obj
+        return None
+
+
 def from_parquet(*args: Any, use_threads: bool = False, **kwargs: Any) -> Any:
     """
     ``awkward.from_parquet(*args, **kwargs)`` with pyarrow's reading threads off by default
@@ -267,7 +269,8 @@ class AwkwardFormatter(Formatter):
             return from_parquet(p, *args, **kwargs)
         if path_ends(p, ".json"):
             ak = require_module("awkward", HEP, "the awkward formatter")
-            return ak.from_json(p, *args, **kwargs)
+            # awkward reads a str as JSON text, a Path as a file
+            return ak.from_json(pathlib.Path(p), *args, **kwargs)
         with open(p, "rb") as f:
             return pickle.load(f, *args, **kwargs)
 

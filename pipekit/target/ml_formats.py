@@ -31,7 +31,7 @@ import os
 from typing import Any
 
 from pipekit.errors import FormatterError
-from pipekit.target.formatter import Formatter, path_ends, path_of, require_module
+from pipekit.target.formatter import Formatter, path_ends, path_ext, path_of, require_module
 
 __all__ = [
     "KerasModelFormatter", "KerasWeightsFormatter", "TFKerasModelFormatter",
@@ -158,13 +158,13 @@ class TFKerasModelFormatter(Formatter):
 
     @classmethod
     def accepts(cls, path: str, mode: str) -> bool:
-        return os.path.splitext(path_of(path))[1] in _MODEL_EXTS + ("",)
+        return path_ext(path) in _MODEL_EXTS + ("",)
 
     @classmethod
     def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
         tf = _tf()
         p = path_of(path)
-        if not os.path.splitext(p)[1] and not hasattr(tf.keras.models, "model_from_yaml"):
+        if not path_ext(p) and not hasattr(tf.keras.models, "model_from_yaml"):
             # keras 3 cannot load a SavedModel as a keras model
             return tf.saved_model.load(p, *args, **kwargs)
         return _load_model(tf.keras.models, p, *args, **kwargs)
@@ -172,7 +172,7 @@ class TFKerasModelFormatter(Formatter):
     @classmethod
     def dump(cls, path: str, model: Any, *args: Any, **kwargs: Any) -> Any:
         p = path_of(path)
-        if not os.path.splitext(p)[1] and hasattr(model, "export"):
+        if not path_ext(p) and hasattr(model, "export"):
             return model.export(p, *args, **kwargs)
         return _save_model(model, p, *args, **kwargs)
 
@@ -192,7 +192,7 @@ class TFSavedModelFormatter(Formatter):
 
     @classmethod
     def accepts(cls, path: str, mode: str) -> bool:
-        return not os.path.splitext(path_of(path))[1]
+        return not path_ext(path)
 
     @classmethod
     def load(cls, path: str, *args: Any, **kwargs: Any) -> Any:
