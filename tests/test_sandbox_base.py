@@ -234,3 +234,18 @@ def test_inside_a_staging_sandbox_inputs_and_outputs_are_the_staged_ones(home, m
     assert inside.input()["up"].path == "/stage/in/0_upstream.txt"
     assert inside.output().path == "/stage/out/0_custom.txt"
     assert Upstream().output().path != "/stage/in/0_upstream.txt"  # other tasks are untouched
+
+
+def test_print_status_of_a_task_needing_an_unavailable_sandbox_works_as_in_law(home, capsys):
+    from pipekit.task.interactive import print_task_status
+
+    class Downstream(law.Task):
+        def requires(self):
+            return NeedsSandbox(sandbox="nope::image")  # an unknown type: fails only when run
+
+        def output(self):
+            return law.LocalFileTarget("data/down.txt")
+
+    print_task_status(Downstream(), "1")
+    out = capsys.readouterr().out
+    assert "NeedsSandbox(sandbox=nope::image)" in out and "absent" in out
