@@ -193,6 +193,11 @@ def run_example(name: str, impl: str, source: Path) -> dict:
     return {"steps": steps, "outputs": [s.get("outputs") for s in steps]}
 
 
+def comparable(row: dict, name: str, impl: str) -> list:
+    """The outputs after each step of *impl*, without pipekit-only steps (dry runs)."""
+    return [s["outputs"] for s, (_, only) in zip(row[impl]["steps"], EXAMPLES[name]) if not only]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--law-repo", required=True, help="git directory of law's repository")
@@ -211,10 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {impl: run_example(name, impl, source) for impl in impls}
         row = results[name]
         codes = {impl: [s["code"] for s in row[impl]["steps"]] for impl in impls}
-        # outputs after every step; a pipekit-only step (dry run) is not compared
-        def comparable(impl: str) -> list:
-            return [s["outputs"] for s, (_, only) in zip(row[impl]["steps"], EXAMPLES[name]) if not only]
-        same_out = {impl: comparable(impl) == comparable(impls[0]) for impl in impls[1:]}
+        same_out = {impl: comparable(row, name, impl) == comparable(row, name, impls[0])
+                    for impl in impls[1:]}
         print(f"{name:<28} " + "  ".join(f"{i}={codes[i]}" for i in impls)
               + "  outputs same: " + ", ".join(f"{i}={v}" for i, v in same_out.items()))
     (WORK / "results.json").write_text(json.dumps(results, indent=1))

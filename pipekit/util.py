@@ -27,9 +27,17 @@ from pipekit.files import (
     tmp_file,
     user_owns_file,
 )
-from pipekit.humanize import byte_units, byte_units_lower, human_bytes, parse_bytes, parse_duration
+from pipekit.humanize import (
+    byte_units,
+    byte_units_lower,
+    human_bytes,
+    parse_bytes,
+    parse_duration,
+    time_unit_aliases,
+    time_units,
+)
 from pipekit.humanize import describe_duration as human_duration
-from pipekit.humanize import time_unit_aliases, time_units
+from pipekit.notify.mail import send_mail
 from pipekit.objects import (
     ClassPropertyDescriptor,
     DeferredManager,
@@ -45,7 +53,6 @@ from pipekit.objects import (
     patch_object,
     perf_counter,
 )
-from pipekit.notify.mail import send_mail
 from pipekit.paths import law_home_path, law_src_path, pipekit_src_path, rel_path
 from pipekit.processes import (
     get_subprocess_pids,
@@ -124,7 +131,7 @@ __all__ = [
     "get_terminal_width", "print_err", "abort", "escape_markdown",
     # processes
     "interruptable_popen", "readable_popen", "send_signal_silent", "get_subprocess_pids",
-    "kill_process", "quote_cmd", "which", "law_run",
+    "kill_process", "quote_cmd", "which", "law_run",  # noqa: F822 - module __getattr__
     # files and paths
     "tmp_file", "copy_no_perm", "makedirs", "user_owns_file", "increment_path",
     "is_file_exists_error", "open_compat", "import_file", "rel_path", "law_src_path",

@@ -44,7 +44,7 @@ def test_merge_refuses_to_replace_without_force_and_leaves_no_partial_file(parts
     dst.write_text("keep me")
     with pytest.raises(Exception, match="exists; pass force=True"):
         law.pyarrow.merge_parquet_files(parts, dst, force=False)
-    with pytest.raises(Exception):
+    with pytest.raises(FileNotFoundError):
         law.pyarrow.merge_parquet_files(parts + [str(tmp_path / "missing.parquet")], dst)
     assert dst.read_text() == "keep me"  # the failed merge did not touch it
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []

@@ -6,7 +6,7 @@ matplotlib itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import activate_contrib, MatplotlibFormatter
+from pipekit.target.formatter import MatplotlibFormatter, activate_contrib
 
 __all__ = ["MatplotlibFormatter"]
 

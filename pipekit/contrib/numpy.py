@@ -6,7 +6,7 @@ numpy itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import activate_contrib, NumpyFormatter
+from pipekit.target.formatter import NumpyFormatter, activate_contrib
 
 __all__ = ["NumpyFormatter"]
 

@@ -6,7 +6,7 @@ pandas itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import activate_contrib, DataFrameFormatter
+from pipekit.target.formatter import DataFrameFormatter, activate_contrib
 
 __all__ = ["DataFrameFormatter"]
 

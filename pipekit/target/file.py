@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-import sys
 import posixpath
+import sys
 from typing import Any, Iterator
 
 import luigi

@@ -244,7 +244,7 @@ class TFGraphFormatter(Formatter):
 
     @classmethod
     def _concrete(cls, tf: Any, obj: Any) -> Any:
-        if hasattr(obj, "inputs") and hasattr(obj, "__call__") and hasattr(obj, "layers"):
+        if hasattr(obj, "inputs") and callable(obj) and hasattr(obj, "layers"):
             # a built keras model: trace it with its own input signature
             specs = [tf.TensorSpec(i.shape, i.dtype) for i in obj.inputs]
             return tf.function(lambda *x: obj(*x)).get_concrete_function(*specs)

@@ -284,8 +284,8 @@ class BaseTask(luigi.Task, metaclass=Register):
     @classmethod
     def _law_run_inst(cls, inst: BaseTask, _exclude: Any = None, _replace: Any = None,
                       _global: Any = None, _run_kwargs: dict | None = None) -> bool:
-        from pipekit.structure import make_list
         from pipekit.cli.run import run_argv
+        from pipekit.structure import make_list
 
         argv = [inst.get_task_family()]
         for key, value in inst.cli_args(exclude=_exclude, replace=_replace).items():
