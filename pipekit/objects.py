@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import multiprocessing.managers
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -109,8 +108,10 @@ def is_classmethod(func: Any, cls: type | None = None) -> bool:
     return False
 
 
-def MPManager(**kwargs: Any) -> multiprocessing.managers.SyncManager:  # noqa: N802 - law's name
+def MPManager(**kwargs: Any) -> Any:  # noqa: N802 - law's name
     """A started ``multiprocessing`` SyncManager; *kwargs* go to its constructor."""
+    import multiprocessing.managers  # costly; only when a manager is really wanted
+
     manager = multiprocessing.managers.SyncManager(**kwargs)
     manager.start()
     return manager
@@ -128,7 +129,7 @@ class DeferredManager:
 
     def __init__(self, **kwargs: Any):
         self.kwargs = kwargs
-        self._manager: multiprocessing.managers.SyncManager | None = None
+        self._manager: Any = None
         self._objects: dict[str, Any] = {}
 
     def _start(self) -> None:

@@ -107,7 +107,7 @@ def test_task_failing_inside_shows_exit_code_and_last_lines(tmp_path):
     err = proc.stderr
     assert "failed in sandbox 'bash::test_env1.sh' with exit code 40" in err
     assert "ValueError: boom from inside the sandbox" in err.split("last lines of its output:")[1]
-    assert "leaving sandbox (exit code 1" in proc.stdout
+    assert "leaving sandbox (exit code 40" in proc.stdout  # the inner run's retcode
 
 
 def test_missing_script_and_unknown_type_are_clear_errors(tmp_path):
