@@ -2,8 +2,8 @@
 law.cfg discovery, parsing, expansion and the hand-over of ``[luigi_*]`` sections to luigi.
 
 The configuration is read once per process through :meth:`Config.instance`. Discovery order, as in
-law: ``$LAW_CONFIG_FILE`` (alias ``$PIPEKIT_CONFIG_FILE``), ``./law.cfg``, ``$LAW_HOME/config``,
-``~/.law/config``. Syntax is that of :mod:`configparser` (``key: value`` or ``key = value``) with:
+law: ``$LAW_CONFIG_FILE`` (alias ``$PIPEKIT_CONFIG_FILE``; ``/dev/null`` means no file at all),
+``./law.cfg``, ``$LAW_HOME/config``, ``~/.law/config``. Syntax is that of :mod:`configparser` (``key: value`` or ``key = value``) with:
 
 - ``[core] inherit: a.cfg, b.cfg`` reads other files *before* this one (this file wins),
   ``[core] extend: c.cfg`` reads them *after* it (they win); paths are relative to the file;
@@ -134,6 +134,8 @@ class Config(configparser.ConfigParser):
             path = os.getenv(var)
             if path:
                 path = os.path.abspath(expand_path(path))
+                if path == os.devnull:
+                    return None  # as in law: "no config file", and no fallback either
                 if not os.path.isfile(path):
                     raise ConfigError(
                         f"${var} points to '{path}', which does not exist; "

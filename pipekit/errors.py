@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "TaskNotFoundError",
     "ParameterError",
+    "NotSupportedError",
     "MissingExtraError",
     "TargetError",
     "TargetExistsError",
@@ -54,15 +55,17 @@ class ParameterError(UsageError):
     """A parameter value could not be parsed or is not allowed."""
 
 
+class NotSupportedError(UsageError, NotImplementedError):
+    """A law name for a system pipekit deliberately does not drive (gLite WMS, CMS CRAB)."""
+
+
 class MissingExtraError(PipekitError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
-    def __init__(self, module: str, extra: str, purpose: str = ""):
+    def __init__(self, module: str, extra: str, purpose: str = "", hint: str | None = None):
         what = f" for {purpose}" if purpose else ""
-        super().__init__(
-            f"the optional dependency '{module}' is needed{what} but not installed; "
-            f"install it with: pip install 'pipekit[{extra}]'"
-        )
+        how = hint or f"install it with: pip install 'pipekit[{extra}]'"
+        super().__init__(f"the optional dependency '{module}' is needed{what} but not installed; {how}")
         self.module = module
         self.extra = extra
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse_duration", "human_duration", "parse_bytes", "human_bytes", "TIME_UNITS", "BYTE_UNITS"]
+__all__ = ["parse_duration", "human_duration", "describe_duration", "parse_bytes", "human_bytes",
+           "TIME_UNITS", "BYTE_UNITS", "byte_units", "byte_units_lower", "time_units",
+           "time_unit_aliases"]
 
 TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "ms": 0.001}
 _TIME_ALIASES = {
@@ -127,3 +129,60 @@ def human_bytes(
         template = fmt if isinstance(fmt, str) else ("{:.0f} {}" if idx == 0 else "{:.1f} {}")
         return template.format(value, name)
     return value, name
+
+
+# law.util's unit tables, for code that reads them
+byte_units = BYTE_UNITS + ["EB"]
+byte_units_lower = [u.lower() for u in byte_units]
+time_units = {"week": 604800, "day": 86400, "hour": 3600, "minute": 60, "second": 1}
+time_unit_aliases = {
+    "w": "week", "weeks": "week", "d": "day", "days": "day", "h": "hour", "hours": "hour",
+    "m": "minute", "min": "minute", "mins": "minute", "minutes": "minute",
+    "s": "second", "sec": "second", "secs": "second", "seconds": "second",
+}
+_WORD_UNITS = ("day", "hour", "minute", "second")
+
+
+def describe_duration(colon_format: bool | str = False, plural: bool = True, **kwargs: float) -> str:
+    """
+    law.util's ``human_duration``: the duration given as ``datetime.timedelta`` keywords
+    (``seconds=3725``) in words, ``"1 hour, 2 minutes, 5 seconds"``, or with *colon_format*
+    as ``"[d-][hh:]mm:ss"``; a unit name as *colon_format* (``"h"``) is the largest field shown.
+    """
+    import datetime
+
+    seconds = datetime.timedelta(**kwargs).total_seconds()
+    negative, seconds = seconds < 0, abs(seconds)
+    first = 0
+    if isinstance(colon_format, str):
+        limit = time_unit_aliases.get(colon_format, colon_format)
+        if limit not in _WORD_UNITS:
+            raise ValueError(f"unknown colon_format unit '{colon_format}', use one of "
+                             f"{', '.join(_WORD_UNITS)}")
+        first = _WORD_UNITS.index(limit)
+    fields: list[tuple[str, float]] = []
+    for unit in _WORD_UNITS[first:]:
+        if unit == "second":
+            value: float = round(seconds, 2)
+            value = int(value) if value == int(value) else value
+        else:
+            value = int(seconds // time_units[unit])
+            seconds -= value * time_units[unit]
+        fields.append((unit, value))
+    if colon_format:
+        # leading zero fields are dropped, except minutes and seconds and a given limit
+        while len(fields) > 2 and fields[0][1] == 0 and not isinstance(colon_format, str):
+            fields.pop(0)
+        text = ""
+        for unit, value in fields:
+            if unit == "day":
+                text += f"{value}-"
+            elif unit == "second":
+                text += f"0{value}" if value < 10 else f"{value}"
+            else:
+                text += f"{value:02d}:"
+        return ("-" if negative else "") + text
+    words = [f"{value} {unit}{'' if value == 1 or not plural else 's'}"
+             for unit, value in fields if value != 0]
+    text = ", ".join(words) or f"0 second{'s' if plural else ''}"
+    return ("minus " if negative else "") + text

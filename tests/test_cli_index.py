@@ -104,3 +104,56 @@ def test_index_location_show_and_remove(work):
     assert "    - Downstream" in res.stdout and "written 4 task(s)" in res.stdout
     res = run_cli(["index", "--remove"], work)
     assert res.returncode == 0 and not (work / ".law" / "index").exists()
+
+
+ABSTRACT = '''
+import luigi
+
+import pipekit as law
+
+
+class AnalysisBase(law.Task):
+    """A base class of the analysis: parameters, no run()."""
+
+    version = luigi.Parameter(default="v1")
+
+
+class Task(AnalysisBase):
+    """Named like pipekit's own Task, as analyses often do."""
+
+    def output(self):
+        return law.LocalFileTarget("data/task_" + self.version + ".txt")
+
+    def run(self):
+        self.output().dump("ran", formatter="text")
+
+
+class BaseWf(law.LocalWorkflow):
+    def create_branch_map(self):
+        return [0]
+
+
+class Inputs(law.ExternalTask):
+    def output(self):
+        return law.LocalFileTarget("data/inputs.txt")
+'''
+
+
+def test_index_skips_tasks_without_a_run_of_their_own_as_law_does(tmp_path):
+    work = tmp_path / "work"
+    write(work / "ana.py", ABSTRACT)
+    write(work / "law.cfg", "[modules]\nana\n")
+    res = run_cli(["index", "--verbose"], work)
+    assert res.returncode == 0, res.stderr
+    families = sorted(line.split(":")[1] for line in (work / ".law" / "index").read_text().split()
+                      if line.startswith("ana:"))
+    assert families == ["Inputs", "Task"]  # AnalysisBase and BaseWf have nothing to run
+
+
+def test_a_family_of_the_analysis_wins_over_pipekits_own_class_of_that_name(tmp_path):
+    work = tmp_path / "work"
+    write(work / "ana.py", ABSTRACT)
+    write(work / "law.cfg", "[modules]\nana\n")
+    res = run_cli(["run", "Task", "--version", "v2"], work)
+    assert res.returncode == 0, res.stderr
+    assert (work / "data" / "task_v2.txt").read_text() == "ran"

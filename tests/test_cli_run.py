@@ -40,9 +40,9 @@ def test_help_lists_the_task_parameters_and_run_options(work):
     assert "--print-status" in res.stdout and "--workers" in res.stdout
 
 
-def test_failing_task_exits_1_with_its_traceback_and_the_summary(work):
+def test_failing_task_exits_40_as_under_law_with_its_traceback_and_the_summary(work):
     res = run_cli(["run", "mytasks.Broken"], work)
-    assert res.returncode == 1
+    assert res.returncode == 40
     assert "RuntimeError: the input file is corrupt" in res.stderr
     assert 'raise RuntimeError("the input file is corrupt")' in res.stderr  # the user's frame
     assert "1 failed" in res.stdout and "Broken()" in res.stdout
@@ -178,3 +178,76 @@ def test_unknown_subcommand_suggests_the_close_one(work):
     res = run_cli(["rnu"], work)
     assert res.returncode == 2
     assert "unknown command 'rnu'; did you mean 'run'?" in res.stderr
+
+
+RETCODE_TASKS = '''
+import pipekit as law
+
+
+class Missing(law.ExternalTask):
+    def output(self):
+        return law.LocalFileTarget("data/not_delivered.txt")
+
+
+class NeedsMissing(law.Task):
+    def requires(self):
+        return Missing()
+
+    def output(self):
+        return law.LocalFileTarget("data/needs.txt")
+
+    def run(self):
+        self.output().dump("x", formatter="text")
+
+
+class BadRequires(law.Task):
+    def requires(self):
+        raise RuntimeError("requires() is broken")
+
+    def output(self):
+        return law.LocalFileTarget("data/bad.txt")
+'''
+
+
+@pytest.mark.parametrize("task, code", [
+    ("NeedsMissing", 20),  # missing_data: an external input is not there
+    ("BadRequires", 50),   # scheduling_error
+])
+def test_exit_codes_are_luigis_retcodes_with_laws_defaults(tmp_path, task, code):
+    work = tmp_path / "work"
+    write(work / "rc.py", RETCODE_TASKS)
+    res = run_cli(["run", f"rc.{task}"], work)
+    assert res.returncode == code, res.stdout + res.stderr
+
+
+def test_retcodes_are_configured_in_law_cfg(work):
+    write(work / "law.cfg", "[luigi_retcode]\ntask_failed: 3\n")
+    assert run_cli(["run", "mytasks.Broken"], work).returncode == 3
+    write(work / "law.cfg", "[luigi_retcode]\ntask_failed: 0\n")
+    # luigi's rule: the task named did not finish, so not_run (30) applies; never 0
+    assert run_cli(["run", "mytasks.Broken"], work).returncode == 30
+
+
+def test_bad_input_keeps_one_line_and_exit_2(work):
+    res = run_cli(["run", "mytasks.TimesTwo", "--n", "five"], work)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_law_run_from_python_runs_the_task_as_the_command_line(work):
+    code = ("import mytasks\n"
+            "ok = mytasks.TimesTwo(n='7').law_run()\n"
+            "again = mytasks.TimesTwo.law_run_inst(n=8, _global=['--print-status', '0'])\n"
+            "import pipekit as law\n"
+            "bad = law.util.law_run('mytasks.Broken')\n"
+            "print('RESULT', ok, again, bad)\n")
+    write(work / "driver.py", code)
+    import subprocess
+    import sys
+
+    from cli_helpers import cli_env
+
+    res = subprocess.run([sys.executable, "driver.py"], cwd=work, env=cli_env(work),
+                         capture_output=True, text=True, timeout=120)
+    assert "RESULT True True False" in res.stdout, res.stderr
+    assert json.loads((work / "data" / "n7.json").read_text()) == {"in": 7, "out": 14}
+    assert not (work / "data" / "n8.json").exists()  # --print-status only inspects

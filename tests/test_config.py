@@ -473,3 +473,13 @@ def test_bare_module_names_in_modules_section_are_accepted(home, tmp_path):
     cfg = tmp_path / "law.cfg"
     cfg.write_text("[modules]\nanalysis.tasks\nanalysis.plots\n")
     assert Config(str(cfg)).modules() == ["analysis.tasks", "analysis.plots"]
+
+
+def test_law_config_file_dev_null_means_no_config_file_as_in_law(home, monkeypatch):
+    (home.parent / "work" / "law.cfg").write_text("[core]\nindex_file: /from/cwd\n")
+    monkeypatch.setenv("LAW_CONFIG_FILE", "/dev/null")
+    from pipekit.config import Config
+
+    cfg = Config.instance()
+    assert cfg.config_file is None  # not ./law.cfg either
+    assert cfg.get_expanded("core", "index_file", None) in (None, "")

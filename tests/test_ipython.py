@@ -111,7 +111,7 @@ def test_ilaw_failing_task_ends_the_cell_with_the_exit_code(shell, work, capsys)
     cell(shell, "FACTOR = None")  # run() now raises a TypeError
     result = cell(shell, "%ilaw run NbDouble --n 4")
     assert isinstance(result.error_in_exec, MagicError)
-    assert "failed with exit code 1" in str(result.error_in_exec)
+    assert "failed with exit code 40" in str(result.error_in_exec)  # law's retcode
     captured = capsys.readouterr()
     assert "failed  NbDouble(n=4): TypeError" in captured.err
     assert not (work / "data" / "n4.json").exists()

@@ -72,24 +72,26 @@ class StagingRecorder(Recorder):
     stages_targets = True
 
 
-def test_malformed_keys_and_unknown_types_fail_when_the_task_is_created(home):
+def test_malformed_keys_and_unknown_types_fail_when_the_sandbox_is_first_used(home):
+    task = NeedsSandbox(sandbox="setup.sh")  # as in law: creating it (for --print-status) works
+    assert not task.complete()
     with pytest.raises(
         SandboxKeyError, match=r"invalid sandbox 'setup\.sh': write it as TYPE::NAME"
     ) as e:
-        NeedsSandbox(sandbox="setup.sh")
+        task.run()
     assert isinstance(e.value, UsageError) and e.value.exit_code == 2
     with pytest.raises(
         SandboxKeyError,
         match=r"unknown sandbox type 'nope'; known types: apptainer, bash, docker, .*singularity, .*venv",
     ):
-        NeedsSandbox(sandbox="nope::x")
+        NeedsSandbox(sandbox="nope::x").effective_sandbox  # noqa: B018
 
 
 def test_task_needs_a_sandbox_unless_it_may_run_without(home):
     with pytest.raises(
         SandboxKeyError, match="NeedsSandbox needs a sandbox: pass --sandbox TYPE::NAME"
     ):
-        NeedsSandbox()
+        NeedsSandbox().run()
     task = MaybeSandbox()
     assert task.is_sandboxed() and task.sandbox_inst is None
     task.run()  # runs right here
@@ -101,7 +103,7 @@ def test_sandbox_parameter_must_match_valid_sandboxes_or_fall_back(home):
         SandboxKeyError,
         match=r"sandbox 'bash::x.sh' is not allowed for OnlyDocker; allowed: docker::\*",
     ):
-        OnlyDocker(sandbox="bash::x.sh")
+        OnlyDocker(sandbox="bash::x.sh").is_sandboxed()
     assert OnlyDocker(sandbox="docker::img").effective_sandbox == "docker::img"
     assert FallsBack(sandbox="bash::x.sh").effective_sandbox == "docker::fallback-image"
 
@@ -232,3 +234,18 @@ def test_inside_a_staging_sandbox_inputs_and_outputs_are_the_staged_ones(home, m
     assert inside.input()["up"].path == "/stage/in/0_upstream.txt"
     assert inside.output().path == "/stage/out/0_custom.txt"
     assert Upstream().output().path != "/stage/in/0_upstream.txt"  # other tasks are untouched
+
+
+def test_print_status_of_a_task_needing_an_unavailable_sandbox_works_as_in_law(home, capsys):
+    from pipekit.task.interactive import print_task_status
+
+    class Downstream(law.Task):
+        def requires(self):
+            return NeedsSandbox(sandbox="nope::image")  # an unknown type: fails only when run
+
+        def output(self):
+            return law.LocalFileTarget("data/down.txt")
+
+    print_task_status(Downstream(), "1")
+    out = capsys.readouterr().out
+    assert "NeedsSandbox(sandbox=nope::image)" in out and "absent" in out

@@ -94,7 +94,7 @@ def test_failing_setup_script_names_the_sandbox_and_shows_its_error(tmp_path):
     work = make_analysis(tmp_path)
     write(work / "broken.sh", 'echo "cannot find the software release" >&2\nfalse\n')
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", "bash::broken.sh"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert "setting up sandbox 'bash::broken.sh' failed" in proc.stdout + proc.stderr
     assert "cannot find the software release" in proc.stdout + proc.stderr
     assert not (work / "data" / "report_x.json").exists()
@@ -103,17 +103,17 @@ def test_failing_setup_script_names_the_sandbox_and_shows_its_error(tmp_path):
 def test_task_failing_inside_shows_exit_code_and_last_lines(tmp_path):
     work = make_analysis(tmp_path)
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", "bash::test_env1.sh", "--fail"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     err = proc.stderr
-    assert "failed in sandbox 'bash::test_env1.sh' with exit code 1" in err
+    assert "failed in sandbox 'bash::test_env1.sh' with exit code 40" in err
     assert "ValueError: boom from inside the sandbox" in err.split("last lines of its output:")[1]
-    assert "leaving sandbox (exit code 1" in proc.stdout
+    assert "leaving sandbox (exit code 40" in proc.stdout  # the inner run's retcode
 
 
 def test_missing_script_and_unknown_type_are_clear_errors(tmp_path):
     work = make_analysis(tmp_path)
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", "bash::nowhere.sh"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert f"the script {work / 'nowhere.sh'} does not exist" in proc.stdout + proc.stderr
 
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", "podman::image"], work)

@@ -97,7 +97,7 @@ def test_host_packages_other_than_luigi_stay_outside(tmp_path, venv_dir):
 def test_missing_venv_is_a_clear_error(tmp_path):
     work = make_analysis(tmp_path)
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", "venv::no-such-env"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert (
         f"{work / 'no-such-env'} is not a virtual environment (no bin/activate); create it "
         f"with: python3 -m venv {work / 'no-such-env'}"
@@ -150,7 +150,7 @@ def test_pythons_pipekit_cannot_run_on_are_named_with_the_fix(tmp_path):
     work = make_analysis(tmp_path)
     old = make_venv(other_python(8), tmp_path / "py38")
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", f"venv::{old}"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert (
         f"pipekit sandbox: {old}/bin/python is Python 3.8; pipekit needs Python >= 3.9"
         in proc.stderr
@@ -159,6 +159,6 @@ def test_pythons_pipekit_cannot_run_on_are_named_with_the_fix(tmp_path):
     # luigi 3.8 (forwarded from the host) does not import on 3.9: say so, and what to do
     py39 = make_venv(other_python(9), tmp_path / "py39")
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", f"venv::{py39}"], work)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert "with exit code 70; pipekit could not start inside the sandbox" in proc.stderr
     assert "install luigi for Python 3.9 in the sandbox, or use Python 3.11 there" in proc.stderr

@@ -288,7 +288,7 @@ def test_bad_branch_map_is_one_line_on_the_command_line():
 
 def test_bad_branch_map_of_a_required_workflow_is_named_in_the_run_output():
     r = pipekit_run("NeedsBroken")
-    assert r.returncode == 1
+    assert r.returncode == 50  # luigi's scheduling_error, law's code
     assert (
         "broken  test_workflow_base.AnyMap(branch=-1, kind=string): checking whether it is "
         "complete raised WorkflowError: create_branch_map() of AnyMap returned a str"
@@ -529,3 +529,16 @@ def test_completeness_of_2000_branches_is_one_listing_per_output_directory(monke
     assert calls["listdir"] + calls["scandir"] == 2
     assert calls["stat"] == 0
     assert wf.missing_branches() == [7]
+
+
+def test_a_workflows_output_allows_attribute_access_as_in_law():
+    class Attr(law.LocalWorkflow):
+        def create_branch_map(self):
+            return [0, 1]
+
+        def output(self):
+            return law.LocalFileTarget(f"data/attr{self.branch}.txt")
+
+    out = Attr().output()
+    assert out.collection is out["collection"]
+    assert [t.basename for t in out.collection.targets.values()] == ["attr0.txt", "attr1.txt"]

@@ -242,7 +242,7 @@ def load(path: str):
 
 def test_failing_branch_fails_the_workflow_naming_branch_and_error_and_keeps_the_rest():
     r = pipekit_run("Flaky", "--fail", "3")
-    assert r.returncode == 1
+    assert r.returncode == 40
     assert (
         "1 of 10 branches of test_workflow_local.Flaky failed (3); tolerance allows 0" in r.stderr
     )
@@ -258,26 +258,26 @@ def test_failing_branch_fails_the_workflow_naming_branch_and_error_and_keeps_the
 
 def test_branch_that_returns_without_writing_its_output_is_reported():
     r = pipekit_run("Flaky", "--silent", "4,6")
-    assert r.returncode == 1
+    assert r.returncode == 40
     assert "branch 4: run() returned without error but its outputs do not exist" in r.stderr
     assert "branch 6: run() returned without error" in r.stderr
 
 
 def test_branch_calling_sys_exit_fails_alone_without_ending_the_run():
     r = pipekit_run("Flaky", "--exit", "5")
-    assert r.returncode == 1
+    assert r.returncode == 40
     assert "branch 5: SystemExit: 2" in r.stderr
     assert written("flaky") == [b for b in range(10) if b != 5]
 
 
 def test_branch_that_kills_its_process_fails_alone_with_two_workers():
     r = pipekit_run("Flaky", "--crash", "4", "--workers", "2")
-    assert r.returncode == 1
+    assert r.returncode == 40
     assert "branch 4: the process running it died (exit code 3)" in r.stderr
     assert written("flaky") == [b for b in range(10) if b != 4]
 
 
-@pytest.mark.parametrize("tolerance, code", [("0.1", 1), ("0.2", 0), ("2", 0), ("1", 0)])
+@pytest.mark.parametrize("tolerance, code", [("0.1", 40), ("0.2", 0), ("2", 0), ("1", 0)])
 def test_tolerance_as_fraction_or_count(tolerance, code):
     r = pipekit_run("Flaky", "--fail", "2,7", "--tolerance", tolerance)
     assert r.returncode == code, r.stdout + r.stderr

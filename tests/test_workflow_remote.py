@@ -6,12 +6,16 @@ Submitting and polling are tested against the real Slurm in tests/integration/te
 
 from __future__ import annotations
 
+import os
+
 import luigi
 import pytest
 
 from pipekit.errors import UsageError
 
 TASKS = '''
+import os
+
 import luigi
 import pipekit as law
 law.contrib.load("slurm")
@@ -186,3 +190,15 @@ def test_luigi_resources_are_those_of_the_jobs_that_may_run_at_once(mod):
     assert mod.Gpu(n=10, tasks_per_job=3).process_resources() == {"gpu": 4, "slots": 10}
     assert mod.Gpu(n=10, tasks_per_job=3, parallel_jobs=2).process_resources() == {"gpu": 2, "slots": 6}
     assert mod.Remote().process_resources() == {}
+
+
+def test_remote_workflow_output_has_collection_and_jobs_attributes_as_in_law(mod, home):
+    wf = mod.Remote(workflow="slurm")
+    out = wf.output()
+    assert out.collection is out["collection"] and len(out.collection) == 4
+    assert out.jobs.path == wf.workflow_proxy.ledger_path()
+    assert out.jobs.optional  # the ledger does not count for completeness
+    for b in range(4):
+        os.makedirs("data/x", exist_ok=True)
+        open(f"data/x/b{b}.txt", "w").close()
+    assert not out.jobs.exists() and wf.complete()

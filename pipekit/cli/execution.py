@@ -4,7 +4,9 @@ Running tasks with luigi and reporting what happened, shared by ``pipekit run`` 
 Logging is short: one line when a task starts, finishes or fails (with the task's traceback),
 then luigi's execution summary. luigi's own per-task chatter is silenced unless asked for with
 ``--log-level`` or ``[logging] luigi-interface``. The exit code is 0 when everything ran (or was
-already complete) and 1 when a task failed or could not be scheduled.
+already complete), otherwise luigi's ``[retcode]`` code of what went wrong with law's defaults:
+10 already running, 20 missing external data, 30 not run, 40 a task failed, 50 scheduling
+error (``[luigi_retcode]`` in law.cfg changes them; a failed run never exits 0).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["setup_logging", "run_tasks", "run_interactive", "install_event_handlers"]
+__all__ = ["setup_logging", "run_tasks", "run_interactive", "install_event_handlers",
+           "LAW_RETCODES", "retcode", "run_retcode"]
 
 _handlers_installed = False
 _start_times: dict[str, float] = {}
@@ -149,7 +152,10 @@ def _use_local_scheduler(opts: Any) -> bool:
 
 
 def run_tasks(tasks: list[Any], opts: Any) -> int:
-    """Run *tasks* with luigi; returns the exit code (0 success, 1 failure)."""
+    """
+    Run *tasks* with luigi; returns the exit code: 0 on success, otherwise luigi's ``[retcode]``
+    code of what went wrong, with law's defaults (a failed task: 40, see :data:`LAW_RETCODES`).
+    """
     import luigi
     import luigi.configuration
     from luigi.execution_summary import LuigiStatusCode
@@ -172,12 +178,61 @@ def run_tasks(tasks: list[Any], opts: Any) -> int:
     from pipekit.workflow.slots import run_slots
 
     with run_slots(workers):  # N tasks and branches at once over the whole run, not N per task
-        result = luigi.build(tasks, detailed_summary=True, **env)
+        try:
+            result = luigi.build(tasks, detailed_summary=True, **env)
+        except luigi.interface.PidLockAlreadyTakenExit:
+            return retcode("already_running") or 1
     # a sandboxed run is one step of the outer run, which prints the summary
     if os.environ.get("LAW_SANDBOX_SWITCHED") != "1":
         _out(result.summary_text.strip("\n"))
     ok = result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
-    return 0 if ok else 1
+    if ok:
+        return 0
+    # a failed run never exits 0, even when [retcode] maps its category to 0 (luigi's defaults)
+    return run_retcode(result) or 1
+
+
+#: exit codes by luigi's [retcode] category, as law sets them (luigi's own defaults are all 0
+#: but unhandled_exception 4); law.cfg's [luigi_retcode] (or luigi's [retcode]) overrides them
+LAW_RETCODES = {"already_running": 10, "missing_data": 20, "not_run": 30, "task_failed": 40,
+                "scheduling_error": 50, "unhandled_exception": 60}
+
+
+def retcode(category: str) -> int:
+    """The exit code configured for *category* (see :data:`LAW_RETCODES`)."""
+    import luigi.configuration
+
+    conf = luigi.configuration.get_config()
+    try:
+        return conf.getint("retcode", category, LAW_RETCODES[category])
+    except ValueError:
+        from pipekit.errors import ConfigError
+
+        raise ConfigError(f"[retcode] {category} in the configuration must be an integer "
+                          f"(luigi's exit code for that case), got "
+                          f"{conf.get('retcode', category)!r}") from None
+
+
+def run_retcode(result: Any) -> int:
+    """
+    The exit code of a luigi run as luigi's ``run_with_retcodes`` computes it: the largest code
+    among the categories that occurred (failed tasks, missing external data, scheduling errors,
+    tasks not run, tasks run by another worker); ``not_run`` when the root task did not finish.
+    """
+    import luigi.execution_summary as summary
+
+    # luigi's own summary of the worker; private but unchanged since luigi 2.x (tested)
+    sets = summary._summary_dict(result.worker)
+    present = {k for k, v in sets.items() if v}
+    codes = [retcode(category) for category, key in (
+        ("missing_data", "still_pending_ext"), ("task_failed", "failed"),
+        ("already_running", "run_by_other_worker"), ("scheduling_error", "scheduling_error"),
+        ("not_run", "not_run")) if key in present]
+    code = max(codes, default=0)
+    root = summary._root_task(result.worker)
+    if code == 0 and root not in sets["completed"] and root not in sets["already_done"]:
+        return retcode("not_run")
+    return code
 
 
 def run_interactive(task: Any, opts: Any) -> int:

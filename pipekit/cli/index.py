@@ -29,6 +29,32 @@ __all__ = ["Index", "execute"]
 _HEADER = "# pipekit index v1"
 
 
+def has_run_implementation(task_cls: type) -> bool:
+    """
+    Whether *task_cls* has a ``run()`` of its own or a user base's (law indexes only those):
+    not luigi's empty default, not an abstract method, seen through pipekit's workflow and
+    sandbox wrappers. External tasks need none.
+    """
+    import luigi
+
+    from pipekit.task.base import WrapperTask
+
+    if getattr(task_cls, "run", None) is None or issubclass(
+            task_cls, (luigi.ExternalTask, luigi.WrapperTask, WrapperTask)):
+        return True  # external tasks need no run(); wrappers run by completing their requirements
+    impl = task_cls.run
+    while True:
+        if getattr(impl, "__isabstractmethod__", False):
+            return False
+        inner = getattr(impl, "_pipekit_branch_impl", None) or getattr(impl, "__wrapped__", None)
+        if inner is None:
+            break
+        impl = inner
+    module = getattr(impl, "__module__", "") or ""
+    # the defaults of luigi.Task and of pipekit's own base classes do nothing
+    return not (module == "luigi.task" or module.startswith(("pipekit.task.", "pipekit.workflow.")))
+
+
 def _module_file(name: str) -> str | None:
     try:
         spec = importlib.util.find_spec(name)
@@ -135,6 +161,8 @@ class Index:
             modname = task_cls.__module__
             if modname.split(".")[0] in ("luigi", "pipekit", "law") or task_cls.__dict__.get("exclude_index", False):
                 continue
+            if not has_run_implementation(task_cls):
+                continue  # an abstract base of the analysis: nothing to run (as in law)
             excluded = set(getattr(task_cls, "exclude_params_index", ()) or ())
             params = [n.replace("_", "-") for n, _ in task_cls.get_params() if n not in excluded]
             tasks[family] = (modname, params)

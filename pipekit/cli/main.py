@@ -46,8 +46,11 @@ def debug_enabled() -> bool:
     return level == "DEBUG" or os.getenv("PIPEKIT_DEBUG") == "1"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code."""
+def main(argv: Sequence[str] | None = None, run_namespace: dict[str, Any] | None = None) -> int:
+    """
+    Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code.
+    *run_namespace* (task name -> class) is searched first by ``run`` (``law_run()``, notebooks).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_enabled()
     while args and args[0] in ("--debug", "--version", "-h", "--help"):
@@ -78,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         module = _load_subcommand(cmd)
+        if run_namespace is not None and cmd == "run":
+            return int(module.execute(args, prog=f"{_prog()} {cmd}", namespace=run_namespace) or 0)
         return int(module.execute(args, prog=f"{_prog()} {cmd}") or 0)
     except PipekitError as e:
         if debug:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pipekit.errors import ParameterError, TaskNotFoundError, UsageError
 
-__all__ = ["execute", "resolve_task_class", "parse_task_args", "RunOptions"]
+__all__ = ["execute", "run_argv", "law_run", "resolve_task_class", "parse_task_args", "RunOptions"]
 
 #: options of ``pipekit run`` that are not task parameters: name -> (kind, help)
 RUN_OPTIONS: dict[str, tuple[str, str]] = {
@@ -93,6 +93,11 @@ def _import_module(modname: str) -> Any:
         ) from e
 
 
+def _is_library_class(cls: type) -> bool:
+    # pipekit's, law's and luigi's own task classes are bases, never what a bare family means
+    return cls.__module__.split(".")[0] in ("pipekit", "luigi", "law")
+
+
 def resolve_task_class(name: str, namespace: dict[str, Any] | None = None) -> type:
     """
     The task class for ``module.Class`` or an indexed task family. A task class named *name* in
@@ -117,9 +122,8 @@ def resolve_task_class(name: str, namespace: dict[str, Any] | None = None) -> ty
                 hint = f"; did you mean {', '.join(modname + '.' + c for c in close)}?" if close else ""
                 raise TaskNotFoundError(f"module '{modname}' has no task class '{clsname}'{hint}")
             raise TaskNotFoundError(f"'{name}' is not a luigi task class")
-    reg = _registry()
-    if name in reg:
-        return reg[name]
+    # the index first, as in law: a family of the analysis wins over a class of the same name
+    # that luigi's registry holds already (pipekit's own Task, say)
     from pipekit.cli.index import Index
 
     index = Index.load_fresh()
@@ -129,6 +133,10 @@ def resolve_task_class(name: str, namespace: dict[str, Any] | None = None) -> ty
         reg = _registry()
         if name in reg:
             return reg[name]
+    reg = _registry()
+    found = reg.get(name)
+    if found is not None and not _is_library_class(found):
+        return found
     families = sorted(set(index.families()) | set(reg))
     close = _close_matches(name, families, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
@@ -330,6 +338,37 @@ def instantiate(cls: type, kwargs: dict[str, Any]) -> Any:
         raise ParameterError(f"cannot create {cls.get_task_family()}: {e}") from None
 
 
+def run_argv(argv: Any, _task_class: type | None = None, **kwargs: Any) -> int:
+    """
+    ``pipekit run`` from Python (law's ``law_run``): *argv* is ``"Task --n 5"`` or a list; luigi
+    run options may be given as *kwargs* (``workers=2``, ``local_scheduler=True``). Returns the
+    exit code; errors are reported as on the command line. *_task_class* runs that class,
+    whatever the family in ``argv[0]`` resolves to.
+    """
+    import shlex
+
+    from pipekit.cli.main import main
+
+    args = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
+    for key, value in kwargs.items():
+        if value is None or value is False:
+            continue
+        option = "--" + key.replace("_", "-")
+        args += [option] if value is True else [option, str(value)]
+    if _task_class is None:
+        return main(["run", *args])
+    namespace = {args[0]: _task_class}
+    return main(["run", *args], run_namespace=namespace)
+
+
+def law_run(argv: Any, **kwargs: Any) -> bool:
+    """
+    law.util's ``law_run``: run a task line (``"Task --n 5"`` or a list) in this process as
+    ``law run`` would; True when everything succeeded. *kwargs* are luigi run options.
+    """
+    return run_argv(argv, **kwargs) == 0
+
+
 def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(f"usage: {prog} TASK [--PARAM VALUE ...] [options]\n\n"
@@ -351,6 +390,13 @@ def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any
     validate = getattr(task, "validate_branch_selection", None)
     if callable(validate):
         validate()
+    is_workflow = getattr(task, "is_workflow", None)
+    if callable(is_workflow) and is_workflow():
+        task.workflow_proxy  # noqa: B018 - a --workflow type that cannot run fails now, in one line
+    if not opts.interactive and hasattr(type(task), "effective_sandbox"):
+        # the task named on the command line: a bad --sandbox is a usage error before anything
+        # runs; its dependencies, as in law, fail only when they run
+        task.effective_sandbox  # noqa: B018
     from pipekit.cli.execution import run_interactive, run_tasks
 
     if opts.interactive:

@@ -6,6 +6,8 @@ matplotlib itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import MatplotlibFormatter
+from pipekit.target.formatter import MatplotlibFormatter, activate_contrib
 
 __all__ = ["MatplotlibFormatter"]
+
+activate_contrib("matplotlib")  # its formatter joins formatter="auto" in load order, as in law

@@ -6,6 +6,8 @@ numpy itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import NumpyFormatter
+from pipekit.target.formatter import NumpyFormatter, activate_contrib
 
 __all__ = ["NumpyFormatter"]
+
+activate_contrib("numpy")  # its formatter joins formatter="auto" in load order, as in law

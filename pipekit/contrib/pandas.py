@@ -6,6 +6,8 @@ pandas itself is imported only when the formatter is used.
 
 from __future__ import annotations
 
-from pipekit.target.formatter import DataFrameFormatter
+from pipekit.target.formatter import DataFrameFormatter, activate_contrib
 
 __all__ = ["DataFrameFormatter"]
+
+activate_contrib("pandas")  # its formatter joins formatter="auto" in load order, as in law

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["notify_mail", "notify_mail_transport"]
+__all__ = ["notify_mail", "notify_mail_transport", "send_mail"]
 
 logger = logging.getLogger("pipekit.notify")
 
@@ -64,3 +64,10 @@ def notify_mail_transport(success: bool, title: str, content: Any, **kwargs: Any
 
     message = format_content(success, content) if isinstance(content, dict) else str(content)
     return notify_mail(title, message, **kwargs)
+
+
+def send_mail(recipient: str, sender: str, subject: str = "", content: str = "",
+              smtp_host: str = "127.0.0.1", smtp_port: int = 25) -> bool:
+    """law.util's ``send_mail``: a plain mail through *smtp_host*; True when it was accepted."""
+    return notify_mail(subject, content, recipient=recipient, sender=sender,
+                       smtp_host=smtp_host, smtp_port=smtp_port)

@@ -439,10 +439,6 @@ class SandboxTask(Task):
             if callable(impl) and not getattr(impl, "_pipekit_sandbox_wrapped", False):
                 setattr(cls, name, wrap(impl))
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.__dict__["_effective_sandbox"] = self._resolve_sandbox()
-
     def _resolve_sandbox(self) -> str:
         if inside_sandbox():
             return current_sandbox()  # no nesting: inside a sandbox, tasks run where they are
@@ -475,8 +471,15 @@ class SandboxTask(Task):
 
     @property
     def effective_sandbox(self) -> str:
-        """The sandbox key the task runs in (``NO_STR`` when it runs without one)."""
-        return self.__dict__["_effective_sandbox"]
+        """
+        The sandbox key the task runs in (``NO_STR`` when it runs without one). Resolved on first
+        use, as in law: a missing, disallowed or unknown sandbox fails the task when it runs,
+        while ``--print-status`` and the tasks that depend on it still work.
+        """
+        key = self.__dict__.get("_effective_sandbox")
+        if key is None:
+            key = self.__dict__["_effective_sandbox"] = self._resolve_sandbox()
+        return key
 
     @property
     def sandbox_inst(self) -> Sandbox | None:

@@ -53,7 +53,7 @@ def inner_args(task: Any) -> list[str]:
     return [
         "run",
         f"{loc.module}.{cls.__name__}",
-        *task.cli_args(exclude=exclude),
+        *(part for pair in task.cli_args(exclude=exclude).items() for part in pair),
         "--local-scheduler",
     ]
 

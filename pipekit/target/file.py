@@ -14,6 +14,7 @@ import contextlib
 import fnmatch
 import os
 import posixpath
+import sys
 from typing import Any, Iterator
 
 import luigi
@@ -183,11 +184,14 @@ class FileSystemTarget(luigi.Target):
     #: the file system class used when none is given
     default_fs: Any = None
 
-    def __init__(self, path: str, fs: FileSystem | None = None, **kwargs: Any):
+    def __init__(self, path: str, fs: FileSystem | None = None, optional: bool = False,
+                 **kwargs: Any):
         if fs is None:
             fs = self.default_fs() if callable(self.default_fs) else self.default_fs
         self.fs = fs
         self.path = fs.abspath(get_path(path))
+        #: as in law: an optional output does not count when a task's completeness is checked
+        self.optional = bool(optional)
         super().__init__()
 
     # -- representation -------------------------------------------------------------------------
@@ -416,6 +420,17 @@ class FileSystemFileTarget(FileSystemTarget):
         from pipekit.target.formatter import find_formatter
 
         fmt = find_formatter(self.path, "dump", formatter)
+        if fmt.dump_opens(*args, **kwargs):
+            # the caller writes into the returned file: commit when it is closed, not now
+            from pipekit.target.handle import PendingOutput
+
+            context = self.localize("w", perm=perm)
+            tmp = context.__enter__()
+            try:
+                return PendingOutput(fmt.dump(tmp.path, *args, **kwargs), context)
+            except BaseException:
+                context.__exit__(*sys.exc_info())
+                raise
         with self.localize("w", perm=perm) as tmp:
             return fmt.dump(tmp.path, *args, **kwargs)
 

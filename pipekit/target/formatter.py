@@ -22,6 +22,15 @@ numpy       .npy .npz                                     needs ``pipekit[numpy]
 pandas      .csv .parquet .h5 .hdf5 .feather              ``pipekit[pandas]`` (+ ``[parquet]``, ``[hdf5]``)
 matplotlib  .png .pdf .svg .jpg .jpeg .eps (dump only)    saves a figure, ``pipekit[matplotlib]``
 =========== ============================================= ==============================
+
+law's contrib packages add formatters (``law.contrib.load("root")``: ``uproot``, ``root``, ...;
+see :mod:`pipekit.target.hep_formats` and :mod:`pipekit.target.ml_formats`). As in law, they
+take part in ``"auto"`` once their package is loaded, in the order packages were loaded, after
+the core formatters (text ... python) and before pipekit's built-in numpy, pandas and matplotlib
+formatters of packages not loaded. By name they always work: ``formatter="uproot"`` imports its
+package. A formatter whose ``dump()`` opens a file for the caller to fill (``h5py``, ``uproot``,
+``root``) says so in :meth:`Formatter.dump_opens`; the target then moves the file into place
+only when that handle is closed (see :mod:`pipekit.target.handle`).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 import tarfile
 import zipfile
 from typing import Any
@@ -38,12 +48,31 @@ from pipekit.errors import FormatterError, MissingExtraError
 from pipekit.structure import make_list
 
 __all__ = ["AUTO_FORMATTER", "Formatter", "get_formatter", "find_formatters", "find_formatter",
-           "formatters"]
+           "formatters", "activate_contrib", "require_module", "path_of", "path_ends", "path_ext"]
 
 AUTO_FORMATTER = "auto"
 
-#: registered formatter classes by name, in registration order (the order "auto" tries them)
+#: registered formatter classes by name, in registration order
 formatters: dict[str, type[Formatter]] = {}
+
+#: contrib packages whose formatters joined "auto", in the order they were loaded
+_active_contribs: list[str] = []
+
+#: formatter name -> the contrib module defining it, imported when the name is asked for
+_FORMATTER_MODULES = {
+    "uproot": "root", "root": "root", "root_numpy": "root", "root_pandas": "root",
+    "awkward": "awkward", "dask_awkward": "awkward", "coffea": "coffea", "h5py": "hdf5",
+    "parquet": "pyarrow", "parquet_table": "pyarrow", "keras_model": "keras",
+    "keras_weights": "keras", "tf_keras": "keras", "tf_graph": "tensorflow",
+    "tf_saved_model": "tensorflow", "tf_keras_model": "tensorflow",
+    "tf_keras_weights": "tensorflow", "torch_model": "torch",
+}
+
+
+def activate_contrib(name: str) -> None:
+    """Let the formatters of contrib package *name* take part in "auto" (idempotent)."""
+    if name not in _active_contribs:
+        _active_contribs.append(name)
 
 
 def _path(p: Any) -> str:
@@ -75,13 +104,32 @@ def _archive_members(src: Any, what: str) -> list[tuple[str, str]]:
     return members
 
 
-def _require(module: str, extra: str, purpose: str) -> Any:
+def _require(module: str, extra: str, purpose: str, hint: str | None = None) -> Any:
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError(module, extra, purpose) from None
+        raise MissingExtraError(module.split(".")[0], extra, purpose, hint) from None
+
+
+_TMP_MARK = re.compile(r"^\.pktmp-\d+-[0-9a-f]+$")
+
+
+def path_ext(path: Any) -> str:
+    """
+    The extension of *path*'s final name: targets hand formatters a hidden temporary sibling
+    (``.model.pktmp-<pid>-<id>.keras``), which keeps the extension, or ends in the marker when
+    the final name has none.
+    """
+    ext = os.path.splitext(_path(path))[1]
+    return "" if _TMP_MARK.match(ext) else ext
+
+
+#: public names of the helpers, for the formatter modules of contrib packages
+require_module = _require
+path_of = _path
+path_ends = _ends
 
 
 class Formatter:
@@ -91,6 +139,8 @@ class Formatter:
     """
 
     name: str | None = None
+    #: the law contrib package the formatter belongs to (None: a core formatter)
+    contrib: str | None = None
 
     LOAD = "load"
     DUMP = "dump"
@@ -123,10 +173,31 @@ class Formatter:
     def dump(cls, path: str, *args: Any, **kwargs: Any) -> Any:
         raise FormatterError(f"formatter '{cls.name}' cannot dump files")
 
+    @classmethod
+    def dump_opens(cls, *args: Any, **kwargs: Any) -> bool:
+        """
+        True when ``dump(path, *args, **kwargs)`` returns an open file for the caller to write
+        (then the target commits the file when it is closed, not when ``dump`` returns).
+        """
+        return False
+
+
+def _ordered() -> list[type[Formatter]]:
+    """Formatters in the order "auto" tries them (see the module docstring)."""
+    core = [f for f in formatters.values() if f.contrib is None]
+    active = [f for c in _active_contribs for f in formatters.values() if f.contrib == c]
+    rest = [f for f in formatters.values() if f.contrib is not None and f.contrib not in _active_contribs]
+    return core + active + rest
+
 
 def get_formatter(name: str, silent: bool = False) -> type[Formatter] | None:
-    """The formatter registered as *name*."""
+    """The formatter registered as *name* (importing the contrib package that defines it)."""
     fmt = formatters.get(name)
+    if fmt is None and name in _FORMATTER_MODULES:
+        import importlib
+
+        importlib.import_module(f"pipekit.contrib.{_FORMATTER_MODULES[name]}")
+        fmt = formatters.get(name)
     if fmt is None and not silent:
         raise FormatterError(
             f"no formatter named '{name}'; known formatters: {', '.join(formatters)}"
@@ -136,7 +207,7 @@ def get_formatter(name: str, silent: bool = False) -> type[Formatter] | None:
 
 def find_formatters(path: Any, mode: str, silent: bool = True) -> list[type[Formatter]]:
     """All formatters accepting *path* for *mode* (``"load"`` or ``"dump"``), in order."""
-    found = [f for f in formatters.values() if f.accepts(_path(path), mode)]
+    found = [f for f in _ordered() if f.accepts(_path(path), mode)]
     if not found and not silent:
         raise FormatterError(
             f"no formatter can {mode} '{os.path.basename(_path(path))}' by its extension; pass "
@@ -357,6 +428,7 @@ class NumpyFormatter(Formatter):
     """``.npy``: one array; ``.npz``: ``dump(path, a=..., b=...)`` and a dict-like on load."""
 
     name = "numpy"
+    contrib = "numpy"
 
     @classmethod
     def accepts(cls, path: str, mode: str) -> bool:
@@ -388,6 +460,7 @@ class DataFrameFormatter(Formatter):
     """pandas DataFrames as CSV, parquet, HDF5 (``key=`` defaults to ``"data"``) or feather."""
 
     name = "pandas"
+    contrib = "pandas"
 
     @classmethod
     def accepts(cls, path: str, mode: str) -> bool:
@@ -438,6 +511,7 @@ class MatplotlibFormatter(Formatter):
     """Saves a matplotlib figure (``dump(path, fig)``); the format follows the extension."""
 
     name = "matplotlib"
+    contrib = "matplotlib"
 
     @classmethod
     def accepts(cls, path: str, mode: str) -> bool:

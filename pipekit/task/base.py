@@ -10,6 +10,7 @@ class and a task's id is computed on first use.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import sys
@@ -45,6 +46,20 @@ def cli_values_for(family: str) -> dict[str, str]:
 def flatten_outputs(struct: Any) -> list[Any]:
     """Leaves of an output structure; a target collection stays one leaf."""
     return list(iter_leaves(struct))
+
+
+def _parse_given_string(cls: type, name: str, param: luigi.Parameter, value: str) -> Any:
+    """*value* parsed by *param*; a value it cannot read is a ParameterError naming both."""
+    if type(param).parse is luigi.Parameter.parse:
+        return value  # a plain string parameter: nothing to parse, and faster
+    try:
+        return param.parse(value)
+    except Exception as e:  # luigi's parameters raise ValueError, TypeError, json errors, ...
+        from pipekit.errors import ParameterError
+
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ParameterError(f"invalid value {value!r} for parameter '{name}' of "
+                             f"{cls.get_task_family()} ({type(param).__name__}: {reason})") from None
 
 
 def _matches(name: str, patterns: set[str]) -> bool:
@@ -122,6 +137,37 @@ class BaseTask(luigi.Task, metaclass=Register):
     def get_param_names(cls) -> list[str]:
         return [name for name, _ in cls.get_params()]
 
+    # -- parameter values: law's hooks and parsing of strings given in Python -------------------
+
+    @classmethod
+    def modify_param_args(cls, params: list, args: tuple, kwargs: dict) -> tuple[list, tuple, dict]:
+        """Hook: change the arguments of an instantiation before luigi assigns them."""
+        return params, args, kwargs
+
+    @classmethod
+    def modify_param_values(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Hook: change the parameter values (a dict by name) before the instance is made."""
+        return params
+
+    @classmethod
+    def get_param_values(cls, params: list, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
+        """
+        luigi's assignment of values to parameters, plus law's rules: a string given in Python
+        for a parameter that is not a plain string (``T(n="5")`` with an ``IntParameter``) is
+        parsed as on the command line, and :meth:`modify_param_values` may change the values.
+        """
+        params, args, kwargs = cls.modify_param_args(params, args, kwargs)
+        values = super().get_param_values(params, args, kwargs)
+        by_name = dict(params)
+        parsed = []
+        for name, value in values:
+            if isinstance(value, str) and name in by_name:
+                value = _parse_given_string(cls, name, by_name[name], value)
+            parsed.append((name, value))
+        names = set(by_name)
+        modified = cls.modify_param_values(dict(parsed))
+        return [(name, value) for name, value in modified.items() if name in names]
+
     @property
     def task_id(self) -> str:
         tid = self.__dict__.get("_task_id")
@@ -176,7 +222,7 @@ class BaseTask(luigi.Task, metaclass=Register):
     # -- completeness ---------------------------------------------------------------------------
 
     def complete(self) -> bool:
-        outputs = flatten_outputs(self.output())
+        outputs = [o for o in flatten_outputs(self.output()) if not getattr(o, "optional", False)]
         if not outputs:
             logger.warning("%r has no outputs and no complete() method; treating it as complete", self)
             return True
@@ -202,17 +248,73 @@ class BaseTask(luigi.Task, metaclass=Register):
     def __repr__(self) -> str:
         return self.repr()
 
-    def cli_args(self, exclude: Any = None, replace: dict[str, Any] | None = None) -> list[str]:
-        """This task's parameters as command-line arguments (``["--n", "5", ...]``)."""
-        exclude = set(exclude or ())
+    def cli_args(self, exclude: Any = None, replace: dict[str, Any] | None = None,
+                 skip_empty_bools: bool = True) -> dict[str, str]:
+        """
+        This task's parameters as command-line arguments, as law returns them: an ordered dict
+        ``{"--n": "5", ...}``. *exclude* takes names or patterns; *replace* maps names to values
+        used instead of the task's; a bool parameter holding None is left out unless
+        *skip_empty_bools* is False.
+        """
+        from pipekit.structure import make_list
+
+        exclude = set(make_list(exclude)) if exclude is not None else set()
         replace = replace or {}
-        args: list[str] = []
+        args: dict[str, str] = {}
         for name, param in self.get_params():
-            if name in exclude:
+            if exclude and _matches(name, exclude):
                 continue
-            value = replace[name] if name in replace else param.serialize(getattr(self, name))
-            args.extend([f"--{name.replace('_', '-')}", str(value)])
+            raw = replace[name] if name in replace else getattr(self, name)
+            if skip_empty_bools and isinstance(param, luigi.BoolParameter) and raw is None:
+                continue
+            args[f"--{name.replace('_', '-')}"] = str(param.serialize(raw))
         return args
+
+    @property
+    def live_task_id(self) -> str:
+        """The task id for the parameter values the instance holds now (they may have changed)."""
+        params = {name: getattr(self, name) for name in self.param_kwargs}
+        str_params = {name: p.serialize(params[name]) for name, p in self.get_params()
+                      if p.significant and name in params
+                      and getattr(p, "visibility", None) != luigi.parameter.ParameterVisibility.PRIVATE}
+        return luigi.task.task_id_str(self.get_task_family(), str_params)
+
+    # -- running from Python, as law run would --------------------------------------------------
+
+    @classmethod
+    def _law_run_inst(cls, inst: BaseTask, _exclude: Any = None, _replace: Any = None,
+                      _global: Any = None, _run_kwargs: dict | None = None) -> bool:
+        from pipekit.cli.run import run_argv
+        from pipekit.structure import make_list
+
+        argv = [inst.get_task_family()]
+        for key, value in inst.cli_args(exclude=_exclude, replace=_replace).items():
+            argv += [key, value]
+        if _global:
+            argv += [str(a) for a in make_list(_global)]
+        # the task's own class, not a lookup by family: a class defined in a notebook or
+        # shadowed by another registration still runs as itself
+        return run_argv(argv, _task_class=type(inst), **(_run_kwargs or {})) == 0
+
+    @classmethod
+    def law_run_inst(cls, _exclude: Any = None, _replace: Any = None, _global: Any = None,
+                     _run_kwargs: dict | None = None, **kwargs: Any) -> bool:
+        """
+        Make an instance with *kwargs* and run it as ``law run`` would (scheduling, summary,
+        interactive options in *_global*); True when everything succeeded.
+        """
+        return cls._law_run_inst(cls(**kwargs), _exclude=_exclude, _replace=_replace,
+                                 _global=_global, _run_kwargs=_run_kwargs)
+
+    def law_run(self, _exclude: Any = None, _replace: Any = None, _global: Any = None,
+                _run_kwargs: dict | None = None, **kwargs: Any) -> bool:
+        """
+        Run this task (or, with *kwargs*, ``req(self, **kwargs)``) as ``law run`` would; True
+        when everything succeeded. ``_global=["--print-status", "1"]`` adds options.
+        """
+        inst = self.req(self, **kwargs) if kwargs else self
+        return self._law_run_inst(inst, _exclude=_exclude, _replace=_replace, _global=_global,
+                                  _run_kwargs=_run_kwargs)
 
     # -- dependency traversal -------------------------------------------------------------------
 
@@ -268,7 +370,8 @@ class Task(BaseTask):
             self.__dict__["_last_progress"] = pct
             self.set_progress_percentage(pct)
 
-    def create_progress_callback(self, n_total: int, reach: tuple[float, float] = (0, 100)):
+    def create_progress_callback(self, n_total: int, reach: tuple[float, float] = (0, 100),
+                                 precision: float = 1):
         """A function ``callback(i)`` that publishes progress for step *i* of *n_total*."""
         lo, hi = reach
 
@@ -276,6 +379,52 @@ class Task(BaseTask):
             self.publish_progress(lo + (hi - lo) * float(i + 1) / max(1, n_total))
 
         return callback
+
+    @contextlib.contextmanager
+    def publish_step(self, msg: Any, success_message: str = "done", fail_message: str = "failed",
+                     runtime: bool = True, scheduler: bool = True,
+                     flush_cache: bool = False) -> Iterator[None]:
+        """
+        Publish *msg*, run the block, then publish *success_message* or *fail_message* (with
+        the time it took when *runtime*), as law does.
+        """
+        import time
+
+        from pipekit.humanize import describe_duration
+
+        self.publish_message(msg, scheduler=scheduler)
+        t0 = time.perf_counter()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            end = success_message if ok else fail_message
+            if runtime:
+                end = f"{end} (took {describe_duration(seconds=time.perf_counter() - t0)})"
+            self.publish_message(end, scheduler=scheduler)
+
+    def iter_progress(self, iterable: Any, n_total: int, reach: tuple[float, float] = (0, 100),
+                      precision: float = 1, msg: Any = None) -> Iterator[Any]:
+        """Iterate *iterable*, publishing progress after each item (inside a step *msg*)."""
+        callback = self.create_progress_callback(n_total, reach=reach, precision=precision)
+        context = self.publish_step(msg) if msg else contextlib.nullcontext()
+        with context:
+            for i, value in enumerate(iterable):
+                yield value
+                callback(i)
+
+    def localize_input(self, *args: Any, **kwargs: Any) -> Any:
+        """``localize_file_targets(self.input(), ...)``: local copies of the inputs for a block."""
+        from pipekit.target.localize import localize_file_targets
+
+        return localize_file_targets(self.input(), *args, **kwargs)
+
+    def localize_output(self, *args: Any, **kwargs: Any) -> Any:
+        """``localize_file_targets(self.output(), ...)``: local paths replacing the outputs."""
+        from pipekit.target.localize import localize_file_targets
+
+        return localize_file_targets(self.output(), *args, **kwargs)
 
 
 class ExternalTask(Task):

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 import luigi
 
+from pipekit.dicts import DotDict
 from pipekit.errors import BranchError, UsageError, WorkflowError
 from pipekit.parameter import NO_STR
 from pipekit.ranges import OPEN, join_ranges
@@ -549,7 +550,8 @@ class BaseWorkflow(Task):
             return cached
         outputs = {b: t.output() for b, t in self.iter_branch_tasks()}
         cls = self.output_collection_cls or TargetCollection
-        result = {"collection": cls(outputs, threshold=self.acceptance)}
+        # a DotDict, as in law: self.output().collection works as well as ["collection"]
+        result = DotDict(collection=cls(outputs, threshold=self.acceptance))
         if not self.has_placeholder_branch_map():
             self.__dict__["_wf_output"] = result
         return result

@@ -33,6 +33,7 @@ from typing import Any, Callable
 import luigi
 
 from pipekit.config import Config
+from pipekit.dicts import DotDict
 from pipekit.errors import UsageError, WorkflowError
 from pipekit.job.base import (
     CANCELLED,
@@ -110,6 +111,17 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         if isinstance(reqs, dict) and isinstance(extra, dict):
             return {**reqs, **extra}
         return [reqs, extra]
+
+    def output(self) -> Any:
+        """
+        As in law: ``collection`` (the branches' outputs) and ``jobs``, the submission ledger
+        (job ids, attempts, states), which does not count for completeness.
+        """
+        from pipekit.target.local import LocalFileTarget
+
+        outputs = DotDict(self.task.workflow_output())
+        outputs["jobs"] = LocalFileTarget(self.ledger_path(), optional=True)
+        return outputs
 
     def complete(self) -> bool:
         t = self.task

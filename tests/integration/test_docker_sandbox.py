@@ -117,8 +117,8 @@ def test_container_runs_as_the_configured_user(tmp_path):
 def test_task_failing_in_a_container_shows_exit_code_and_last_lines(tmp_path):
     work = make_analysis(tmp_path)
     proc = run_pipekit(["run", "sbtasks.Report", "--sandbox", SANDBOX, "--fail"], work)
-    assert proc.returncode == 1
-    assert f"failed in sandbox '{SANDBOX}' with exit code 1" in proc.stderr
+    assert proc.returncode == 40
+    assert f"failed in sandbox '{SANDBOX}' with exit code 40" in proc.stderr
     assert (
         "ValueError: boom from inside the sandbox"
         in proc.stderr.split("last lines of its output:")[1]
@@ -134,7 +134,7 @@ def test_missing_image_and_image_without_python_are_clear_errors(tmp_path, engin
     proc = run_pipekit(
         ["run", "sbtasks.Report", "--sandbox", "docker::local/no-such-image:1"], work, env=env
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert (
         "the image 'local/no-such-image:1' is not in the local Docker engine; pull or build "
         "it first"
@@ -143,6 +143,6 @@ def test_missing_image_and_image_without_python_are_clear_errors(tmp_path, engin
     proc = run_pipekit(
         ["run", "sbtasks.Report", "--sandbox", f"docker::{NO_PYTHON_IMAGE}"], work, env=env
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert f"'python3' was not found in image '{NO_PYTHON_IMAGE}'" in proc.stderr
     assert _leftover_containers() == []

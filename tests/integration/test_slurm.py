@@ -73,7 +73,7 @@ def test_failed_branch_is_resubmitted_and_an_always_failing_one_ends_the_workflo
         tmp_path, out, shims):
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "6", "--fail-once", "2",
                        "--always-fail", "4", "--retries", "1", *FAST, shims=shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     # the others, including the one that failed once, are there and kept
     assert outputs(out) == expected(6, skip=(4,))
     assert "branch 4 always fails" in proc.stdout
@@ -163,7 +163,7 @@ def test_without_accounting_jobs_that_left_the_queue_are_judged_by_their_exit_st
     ids = [j["job_id"] for j in ledger_jobs(out).values()]
     wait_for(lambda: not job_states(ids), 90, "the jobs to leave the queue (MinJobAge)", 1.0)
     rerun = run_pipekit(tmp_path, "Chars", *args, shims=shims)
-    assert rerun.returncode == 1, rerun.stdout
+    assert rerun.returncode == 40, rerun.stdout
     jobs = ledger_jobs(out)
     assert [jobs[i]["state"] for i in range(3)] == ["finished", "failed", "finished"]
     # the exit-status file is the only source left: it carries the exit code and the exception
@@ -232,7 +232,7 @@ def test_acceptance_ends_the_loop_early_and_leaves_the_slow_job_running(tmp_path
 def test_print_status_shows_job_states_and_log_paths(tmp_path, out):
     args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--retries", "0", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
-    assert run.returncode == 1
+    assert run.returncode == 40
     status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
     assert status.returncode == 0, status.stdout
     assert "slurm jobs: 2 finished, 1 failed" in status.stdout
@@ -284,7 +284,7 @@ def test_bootstrap_file_is_sourced_before_python_and_its_failure_is_reported(tmp
     cfg.write_text(f"[slurm]\nbootstrap_file: {bad}\n")
     out2 = tmp_path / "out2"
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out2), "--n", "1", "--retries", "0", *FAST)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert "sourcing the bootstrap file" in proc.stdout and "failed" in proc.stdout
 
 
@@ -339,7 +339,7 @@ def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
     # then the other two jobs must have ended for their final states to be known
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--always-fail", "2",
                        "--sleep", "3", "--slow", "2", "--retries", "0", *FAST, shims=shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert outputs(out) == expected(3, skip=(2,))
     jobs = ledger_jobs(out)
     assert [jobs[i]["state"] for i in range(3)] == ["finished", "finished", "failed"]

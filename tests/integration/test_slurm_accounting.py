@@ -57,7 +57,7 @@ def test_sacct_answers_for_jobs_that_left_the_queue(tmp_path):
     _forget_job_files(out)
 
     rerun = run_pipekit(tmp_path, "Chars", *args, shims=shims)
-    assert rerun.returncode == 1, rerun.stdout
+    assert rerun.returncode == 40, rerun.stdout
     jobs = ledger_jobs(out)
     assert [jobs[i]["state"] for i in range(3)] == ["finished", "failed", "finished"]
     assert jobs[1]["exit_code"] == 1  # sacct's ExitCode 1:0

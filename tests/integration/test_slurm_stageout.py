@@ -44,7 +44,7 @@ def test_stageout_hook_copies_the_outputs_after_the_branches_ran_even_when_one_f
     proc = run_pipekit(tmp_path, "CharsStagedOut", "--out", str(out), "--n", "4",
                        "--stageout", str(script), "--tasks-per-job", "2", "--always-fail", "3",
                        "--retries", "0", *FAST, shims=shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert "branch 3 always fails" in proc.stdout, proc.stdout
     # job 1 ran branches 2 (fine) and 3 (failed): its stage-out still saved branch 2
     assert sorted(p.name for p in staged.glob("char_*.json")) == ["char_0.json", "char_1.json",
@@ -74,7 +74,7 @@ def test_stageout_that_always_fails_ends_the_workflow_failed_after_the_retries(
     (tmp_path / "law.cfg").write_text(f"[slurm]\nstageout_file: {counting_stageout(tmp_path, 9)}\n")
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "1", "--retries", "1", *FAST,
                        shims=shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert "failed after 2 attempt(s): sourcing the stage-out file " in proc.stdout
     assert "1 of 1 branches failed" in proc.stdout
     assert ledger_jobs(out)[0]["exit_code"] == 4
