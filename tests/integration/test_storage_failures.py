@@ -4,7 +4,7 @@ frozen (SIGSTOP: connections accepted, nothing answered, the way a hung or overl
 behaves), servers that are not there at all, fail-over from a dead base URL to a working one, and
 XRootD in a forked child whose client library cannot work there.
 
-The stopped and frozen server is a second XRootD instance of tests/infra/xrootd.sh (port 1095,
+The stopped and frozen server is a second XRootD instance of tests/infra/xrootd.sh (port 1096,
 WebDAV on 8096, its own data directory), so that stopping it disturbs no other test. Scenarios that
 depend on XrdCl settings run in a fresh Python process: XrdCl reads them once per process.
 """
@@ -31,7 +31,7 @@ from pipekit.target.remote.base import RemoteDirectoryTarget, RemoteFileSystem, 
 
 pytestmark = [pytest.mark.storage, pytest.mark.timeout(180)]
 
-FLAKY = {"XRD_BASE": "/tmp/infra/xrd-flaky", "XRD_PORT": "1095", "XRD_HTTP_PORT": "8096"}
+FLAKY = {"XRD_BASE": "/tmp/infra/xrd-flaky", "XRD_PORT": "1096", "XRD_HTTP_PORT": "8096"}
 FLAKY_DATA = Path(FLAKY["XRD_BASE"]) / "data"
 
 
@@ -93,14 +93,14 @@ def test_server_stopped_during_a_directory_upload(flaky_server, tmp_path):
     for i in range(400):
         (src / f"f{i:03d}.txt").write_bytes(os.urandom(2048))
     sub = f"t{uuid.uuid4().hex[:8]}"
-    fs = gfal_fs(f"root://localhost:1095//{sub}")
+    fs = gfal_fs(f"root://localhost:1096//{sub}")
     target = RemoteDirectoryTarget("/results", fs=fs)
     watcher = stop_when(lambda: staged_files(sub) >= 20)
     with pytest.raises(TransientRemoteError) as info:
         target.copy_from_local(str(src))
     watcher.join()
     msg = str(info.value)
-    assert f"root://localhost:1095//{sub}/" in msg and "after 3 attempts" in msg
+    assert f"root://localhost:1096//{sub}/" in msg and "after 3 attempts" in msg
     assert not (FLAKY_DATA / sub / "results").exists()  # no partial directory at the final path
 
     assert infra("xrootd", "start", env=FLAKY) is None
@@ -116,11 +116,11 @@ def test_server_stopped_during_a_file_upload(flaky_server, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(64 << 20))
     sub = f"t{uuid.uuid4().hex[:8]}"
-    fs = gfal_fs(f"root://localhost:1095//{sub}", retries=1)
+    fs = gfal_fs(f"root://localhost:1096//{sub}", retries=1)
     target = RemoteFileTarget("/big.bin", fs=fs)
     target.parent.touch()
     watcher = stop_when(lambda: partial_size(sub) > (4 << 20))
-    with pytest.raises(TransientRemoteError, match=f"root://localhost:1095//{sub}/"):
+    with pytest.raises(TransientRemoteError, match=f"root://localhost:1096//{sub}/"):
         target.copy_from_local(str(big))
     watcher.join()
     assert not (FLAKY_DATA / sub / "big.bin").exists()  # only the hidden temporary name got data
@@ -224,7 +224,7 @@ def test_a_frozen_server_is_a_retried_error_naming_the_url_not_a_hang(scheme, li
     # download is one request, bounded by gfal_transfer_timeout
     assert infra("xrootd", "start", env=FLAKY) is None
     sub = f"t{uuid.uuid4().hex[:8]}"
-    base = f"root://localhost:1095//{sub}" if scheme == "root" else f"dav://localhost:8096/{sub}"
+    base = f"root://localhost:1096//{sub}" if scheme == "root" else f"dav://localhost:8096/{sub}"
     pid = int((Path(FLAKY["XRD_BASE"]) / "run" / "xrootd.pid").read_text())
     proc = python_without_xrd_settings(FROZEN_SCRIPT, base, stdin=subprocess.PIPE)
     try:
