@@ -28,6 +28,7 @@ remote directories one listing each.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -36,12 +37,13 @@ from pipekit.provenance.fingerprint import (
     class_version,
     code_fingerprint,
     file_checksum,
-    file_key,
     local_state,
     remote_listing,
 )
 from pipekit.provenance.locate import fs_for_uri, is_uri, split_key
 from pipekit.provenance.store import StoreData, read_store
+from pipekit.target.file import FileSystemTarget
+from pipekit.target.local import LocalFileSystem
 
 __all__ = ["Verdict", "ProvenanceCheck", "CURRENT", "OUTDATED", "UNKNOWN", "MISSING"]
 
@@ -56,13 +58,15 @@ class Verdict:
 
     def __init__(self, status: str, reasons: list[str] | None = None, record: Any = None):
         self.status = status
-        self.reasons = list(reasons or ())
-        self._record = record  # a Record, or a _LazyRecord built on first use
+        #: shared between verdicts of one context: read it, do not change it
+        self.reasons = reasons if reasons is not None else []
+        self._record = record  # a Record, or (store, name, key) to build it from on first use
 
     @property
     def record(self) -> Any:
-        if isinstance(self._record, _LazyRecord):
-            self._record = self._record.get()
+        if isinstance(self._record, tuple):
+            store, name, key = self._record
+            self._record = store.record(name, key)
         return self._record
 
     def text(self) -> str:
@@ -96,12 +100,15 @@ class _FileStates:
         self._local: dict[str, FileState | None] = {}
         self._listings: dict[str, dict[str, FileState]] = {}
 
+    def local(self, path: str) -> FileState | None:
+        state = self._local.get(path, _UNSEEN)
+        if state is _UNSEEN:
+            state = self._local[path] = local_state(path)
+        return state
+
     def get(self, key: str) -> FileState | None:
         if not is_uri(key):
-            state = self._local.get(key, _UNSEEN)
-            if state is _UNSEEN:
-                state = self._local[key] = local_state(key)
-            return state
+            return self.local(key)
         directory, name = split_key(key)
         listing = self._listings.get(directory)
         if listing is None:
@@ -143,6 +150,9 @@ class ProvenanceCheck:
         self._by_key: dict[str, Verdict] = {}
         self._busy: set[str] = set()
         self._classes: dict[tuple, Any] = {}
+        self._expected_alive: list[dict] = []
+        self._local_stores: dict[str, StoreData] = {}
+        self._last_ctx: tuple = (None, None, None, None)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -166,10 +176,18 @@ class ProvenanceCheck:
         per_branch = bool(wf.workflow_param_names())
         expected = None if per_branch else _branch_params(wf)
         out: dict[int, Verdict] = {}
-        for b in coll.existing_keys():
+        by_key = self._by_key
+        for b, value in coll.items():
             exp = expected_params(wf.branch_task(b)) if per_branch else expected
-            leaves = list(_leaves(coll.targets[b]))
-            out[b] = combine([self.target_verdict(t, exp) for t in leaves])
+            if isinstance(value, FileSystemTarget) and isinstance(value.fs, LocalFileSystem):
+                v = by_key[value.path] = self._judge_local(value.path, exp)
+                if v.status != MISSING:
+                    out[b] = v
+                continue
+            verdicts = [self.target_verdict(t, exp) for t in _leaves(value)]
+            if not verdicts or any(v.status == MISSING for v in verdicts):
+                continue  # not present: the branch summary counts it as missing
+            out[b] = verdicts[0] if len(verdicts) == 1 else combine(verdicts)
         return out
 
     def key_verdict(self, key: str) -> Verdict:
@@ -180,8 +198,6 @@ class ProvenanceCheck:
             return known
         if key in self._busy:  # a cycle through inputs: judge each file once
             return Verdict(UNKNOWN)
-        from pipekit.target.local import LocalFileSystem
-
         directory, name = split_key(key)
         if is_uri(key):
             fs = fs_for_uri(key)
@@ -198,14 +214,24 @@ class ProvenanceCheck:
 
     def target_verdict(self, target: Any, expected: dict[str, str] | None = None) -> Verdict:
         """The verdict of one output target; *expected*: the parameters of the task now."""
-        key = file_key(target)
-        verdict = self._judge(target.fs, target.dirname, target.basename, key, expected)
+        fs = target.fs
+        if isinstance(fs, LocalFileSystem):
+            key = target.path
+            dirpath, _, name = key.rpartition("/")
+        else:
+            key, dirpath, name = target.uri(), target.dirname, target.basename
+        verdict = self._judge(fs, dirpath, name, key, expected)
         self._by_key[key] = verdict
         return verdict
 
+    def known(self, target: Any) -> Verdict | None:
+        """The verdict of *target* if this check judged it already, else None."""
+        fs = target.fs
+        return self._by_key.get(target.path if isinstance(fs, LocalFileSystem) else target.uri())
+
     def store(self, fs: Any, dirpath: str) -> StoreData:
         """The store file of a directory, read once per check."""
-        k = ("local" if _is_local(fs) else repr(fs), dirpath)
+        k = ("local" if isinstance(fs, LocalFileSystem) else repr(fs), dirpath)
         data = self._stores.get(k)
         if data is None:
             data = self._stores[k] = read_store(fs, dirpath)
@@ -215,34 +241,53 @@ class ProvenanceCheck:
 
     def _judge(self, fs: Any, dirpath: str, name: str, key: str,
                expected: dict[str, str] | None) -> Verdict:
-        local = _is_local(fs)
-        current = self._files.get(key) if local else self._files.remote(fs, dirpath, name)
+        if isinstance(fs, LocalFileSystem):
+            return self._judge_local(key, expected)
+        current = self._files.remote(fs, dirpath, name)
         if current is None:
             return Verdict(MISSING)
-        store = self.store(fs, dirpath)
-        entry = store.entry(name)
+        return self._judge_entry(self.store(fs, dirpath), name, key, current.size, current.mtime,
+                                 expected)
+
+    def _judge_local(self, path: str, expected: dict[str, str] | None) -> Verdict:
+        # the path taken once per branch of a big workflow: one stat, a few dict lookups
+        dirpath, _, name = path.rpartition("/")
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return Verdict(MISSING)
+        store = self._local_stores.get(dirpath)
+        if store is None:
+            store = self._local_stores[dirpath] = self.store(LocalFileSystem.default_instance,
+                                                             dirpath)
+        return self._judge_entry(store, name, path, st.st_size, st.st_mtime_ns, expected)
+
+    def _judge_entry(self, store: StoreData, name: str, key: str, size: int | None,
+                     mtime: int | None, expected: dict[str, str] | None) -> Verdict:
+        entry = store.outputs.get(name)
         if entry is None:
             return Verdict(UNKNOWN, ["no record"])
-        if not self._still_recorded_file(entry, current, key):
+        if not self._still_recorded_file(entry, size, mtime, key):
             return Verdict(UNKNOWN, ["changed after its record was written"])
         status, reasons = self._ctx_verdict(store, entry[0], expected)
-        record = _LazyRecord(store, name, key)
+        record = (store, name, key)
         if status == UNKNOWN:
             return Verdict(UNKNOWN, reasons, record)
-        reasons = reasons + self._input_reasons(store, entry)
+        if entry[6]:
+            reasons = reasons + self._input_reasons(store, entry)
         return Verdict(OUTDATED if reasons else CURRENT, reasons, record)
 
-    def _still_recorded_file(self, entry: list, current: FileState, key: str) -> bool:
+    def _still_recorded_file(self, entry: list, size: int | None, mtime: int | None,
+                             key: str) -> bool:
         """
         Whether the file is the one the record saw. Another size: no (a half-written or
         replaced file). Only another mtime (touched, or rewritten byte for byte): yes, unless a
         recorded checksum says otherwise; its dependents see it as a newer input.
         """
-        size, mtime = entry[4], entry[5]
-        if size is not None and current.size is not None and size != current.size:
+        if entry[4] is not None and size is not None and entry[4] != size:
             return False
         checksum = entry[7] if len(entry) > 7 else None
-        if checksum is not None and mtime != current.mtime:
+        if checksum is not None and entry[5] != mtime:
             return self._files.checksum(key) == checksum
         return True
 
@@ -264,9 +309,23 @@ class ProvenanceCheck:
 
     def _ctx_verdict(self, store: StoreData, index: int,
                      expected: dict[str, str] | None) -> tuple[str, list[str]]:
-        k = (id(store), index, None if expected is None else tuple(sorted(expected.items())))
+        last = self._last_ctx  # consecutive branches share their context: no lookup at all
+        if last[0] is store and last[1] == index and last[2] is expected:
+            return last[3]
+        found = self._ctx_verdict_lookup(store, index, expected)
+        self._last_ctx = (store, index, expected, found)
+        return found
+
+    def _ctx_verdict_lookup(self, store: StoreData, index: int,
+                            expected: dict[str, str] | None) -> tuple[str, list[str]]:
+        if expected is None:
+            k: tuple = (id(store), index, None)
+        else:  # the same dict for all branches of a workflow: keyed by identity, kept alive
+            k = (id(store), index, id(expected))
         found = self._ctx_verdicts.get(k)
         if found is None:
+            if expected is not None:
+                self._expected_alive.append(expected)
             found = self._ctx_verdicts[k] = self._judge_context(store.contexts[index], expected)
         return found
 
@@ -295,23 +354,7 @@ class ProvenanceCheck:
         return self._classes[k]
 
 
-class _LazyRecord:
-    """The record of a verdict, built only when someone asks (most verdicts are only counted)."""
-
-    def __init__(self, store: StoreData, name: str, key: str):
-        self.store, self.name, self.key = store, name, key
-
-    def get(self) -> Any:
-        return self.store.record(self.name, self.key)
-
-
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _is_local(fs: Any) -> bool:
-    from pipekit.target.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
 
 
 def _resolve_class(module: str, qualname: str) -> Any:

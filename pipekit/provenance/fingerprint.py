@@ -28,6 +28,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from pipekit.target.local import LocalFileSystem
+
 __all__ = [
     "FileState",
     "code_fingerprint",
@@ -202,8 +204,6 @@ def _bytecode_hash(cls: type) -> str:
 
 def file_key(target: Any) -> str:
     """How a file is named in records: its absolute path locally, its URI on remote storage."""
-    from pipekit.target.local import LocalFileSystem
-
     if isinstance(target.fs, LocalFileSystem):
         return target.abspath
     return target.uri()
@@ -239,8 +239,6 @@ def stat_files(targets: Iterable[Any], checksum: bool = False) -> dict[str, File
     listing per remote directory (its sizes and mtimes) and, with *checksum*, the checksum of
     every file (read locally, asked from the server remotely).
     """
-    from pipekit.target.local import LocalFileSystem
-
     out: dict[str, FileState | None] = {}
     remote: dict[tuple, list[Any]] = {}
     for t in targets:

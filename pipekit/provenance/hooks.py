@@ -104,9 +104,26 @@ def on_task_success(task: Any) -> None:
     buf.flush()
 
 
-def branch_probe(branch_task: Any) -> Any:
+def branch_probe(workflow: Any, branch: int, branch_task: Any) -> Any:
     """Before a branch runs: a probe to finish when it succeeded (None: not tracked)."""
-    return _probe(branch_task) if tracks(branch_task) else None
+    if not tracks(branch_task):
+        return None
+    probe = _probe(branch_task)
+    if probe is not None:
+        probe.outputs = branch_outputs(workflow, branch)
+    return probe
+
+
+def branch_outputs(workflow: Any, branch: int) -> list[Any] | None:
+    """The output targets of a branch from the workflow's collection when it is built already
+    (no call of the branch's ``output()``); None otherwise."""
+    cached = workflow.__dict__.get("_wf_output")
+    if cached is None:
+        return None
+    from pipekit.provenance.record import _leaves
+
+    coll = cached["collection"]
+    return list(_leaves(coll.targets[branch])) if branch in coll else None
 
 
 def branch_buffer(workflow: Any) -> Any:

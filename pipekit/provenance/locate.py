@@ -26,7 +26,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def is_uri(path: str) -> bool:
-    return bool(_SCHEME.match(path)) and not path.startswith("file://")
+    """Whether *path* is a URI of remote storage (``file://`` is local)."""
+    return "://" in path and bool(_SCHEME.match(path)) and not path.startswith("file://")
 
 
 def target_for(path: str) -> Any:

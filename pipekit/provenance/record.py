@@ -31,6 +31,9 @@ from pipekit.provenance.fingerprint import (
     stat_files,
 )
 from pipekit.provenance.hooks import job_info
+from pipekit.structure import iter_leaves
+from pipekit.target.collection import TargetCollection
+from pipekit.target.file import FileSystemTarget
 
 __all__ = [
     "Record",
@@ -219,10 +222,9 @@ def _same(param: Any, value: Any, default: Any) -> bool:
 
 
 def _leaves(struct: Any) -> Iterator[Any]:
-    from pipekit.structure import iter_leaves
-    from pipekit.target.collection import TargetCollection
-    from pipekit.target.file import FileSystemTarget
-
+    if isinstance(struct, FileSystemTarget):  # the common case, without the generator machinery
+        yield struct
+        return
     for leaf in iter_leaves(struct):
         if isinstance(leaf, TargetCollection):
             yield from (t for t in leaf.iter_targets() if isinstance(t, FileSystemTarget))
@@ -253,13 +255,15 @@ class RunProbe:
     def __init__(self, task: Any, checksum: bool):
         self.task = task
         self.checksum = checksum
+        #: the output targets, when the caller knows them already (else ``task.output()``)
+        self.outputs: list[Any] | None = None
         self.start = time.time()
         states = stat_files(input_targets(task), checksum=checksum)
         self.inputs = [(k, s) for k, s in states.items() if s is not None]
 
     def finish(self) -> dict[str, Any] | None:
         """A small picklable payload: times, input states, output states in output order."""
-        outputs = output_targets(self.task)
+        outputs = self.outputs if self.outputs is not None else output_targets(self.task)
         if not outputs:
             return None
         states = stat_files(outputs, checksum=self.checksum)

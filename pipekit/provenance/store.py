@@ -56,9 +56,9 @@ class StoreData:
     def __init__(self, raw: dict | None = None, where: str = ""):
         raw = raw or {}
         self.where = where
-        self.contexts: list[dict] = list(raw.get("contexts") or [])
-        self.dirs: list[str] = list(raw.get("dirs") or [])
-        self.outputs: dict[str, list] = dict(raw.get("outputs") or {})
+        self.contexts: list[dict] = raw.get("contexts") or []
+        self.dirs: list[str] = raw.get("dirs") or []
+        self.outputs: dict[str, list] = raw.get("outputs") or {}
         self._ctx_index: dict[str, int] | None = None
         self._dir_index: dict[str, int] | None = None
         self._key_by_id: dict[int, str] = {}
@@ -317,14 +317,26 @@ class RecordBuffer:
         if not payload:
             return
         try:
-            self._add(task, payload)
+            self._add(task, payload, output_targets(task))
         except Exception as e:  # provenance never fails the analysis
             logger.warning("provenance of %r is not recorded: %s: %s", task, type(e).__name__, e)
 
-    def _add(self, task: Any, payload: dict[str, Any]) -> None:
+    def add_branch(self, workflow: Any, branch: int, payload: dict[str, Any] | None) -> None:
+        """Like :meth:`add` for a branch of *workflow*, with the targets of its collection."""
+        if not payload:
+            return
+        from pipekit.provenance.hooks import branch_outputs
+
+        task = workflow.branch_task(branch)
+        try:
+            outputs = branch_outputs(workflow, branch)
+            self._add(task, payload, output_targets(task) if outputs is None else outputs)
+        except Exception as e:  # provenance never fails the analysis
+            logger.warning("provenance of %r is not recorded: %s: %s", task, type(e).__name__, e)
+
+    def _add(self, task: Any, payload: dict[str, Any], outputs: list[Any]) -> None:
         ctx = self.context(task)
         branch = task.branch if getattr(task, "branch", -1) != -1 else None
-        outputs = output_targets(task)
         if len(outputs) != len(payload["outputs"]):
             return  # the outputs differ from those seen by the run: no trustworthy record
         for target, state in zip(outputs, payload["outputs"]):

@@ -127,7 +127,18 @@ class TargetCollection(luigi.Target):
         return self.threshold * n if self.threshold <= 1 else float(self.threshold)
 
     def existing_keys(self) -> list:
-        """Keys of elements whose targets all exist (batched: one listing per directory)."""
+        """Keys of elements whose targets all exist (batched: one listing per directory).
+        Inside a :func:`listing_snapshot` block the answer is computed once per collection."""
+        if _snapshot is not None:
+            memo = _snapshot.get(("existing_keys", id(self)))
+            if memo is not None and memo[0] is self:
+                return list(memo[1])
+            keys = self._existing_keys()
+            _snapshot[("existing_keys", id(self))] = (self, keys)
+            return list(keys)
+        return self._existing_keys()
+
+    def _existing_keys(self) -> list:
         items = self.items()
         counts: dict[tuple, int] = {}
         for _, value in items:

@@ -145,12 +145,12 @@ class _Outdated:
         """What :func:`_target_status_lines` takes for *target*, an output of *task*."""
         if task.task_id in self.branches:
             return self.branches[task.task_id] if isinstance(target, TargetCollection) else None
-        pairs = self.outputs.get(task.task_id)
-        if not pairs:
-            return None
         from pipekit.provenance.check import combine
         from pipekit.provenance.record import _leaves
 
+        pairs = self.outputs.get(task.task_id)
+        if pairs is None:  # a wrapper task shows its requirements' outputs: judged already
+            pairs = [(t, v) for t in _leaves(target) if (v := self.check.known(t)) is not None]
         mine = {t: v for t, v in pairs if t is not None}
         if isinstance(target, TargetCollection):
             leaves_of = {k: [t for t in _leaves(v) if t in mine] for k, v in target.items()}

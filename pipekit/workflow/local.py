@@ -117,7 +117,7 @@ def attempt_branch(task: BaseWorkflow, branch: int) -> tuple[str, Any]:
     fails, it does not end the run.
     """
     branch_task = task.branch_task(branch)
-    probe = branch_probe(branch_task)  # provenance: inputs and start time, when tracked
+    probe = branch_probe(task, branch, branch_task)  # provenance: inputs, start, when tracked
     try:
         run_branch(branch_task)
     except NeedsDependencies as e:
@@ -207,7 +207,7 @@ def run_branches(
         elif kind == "failed":
             failures[branch] = payload
         elif records is not None:
-            records.add(task.branch_task(branch), payload)
+            records.add_branch(task, branch, payload)
         progress.step(kind)
 
     try:
