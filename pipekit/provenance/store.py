@@ -247,9 +247,15 @@ def _locked(path: str) -> Iterator[int]:
 
 def _write_local(path: str, entries: dict[str, NewEntry]) -> None:
     with _locked(path) as fd:
-        with os.fdopen(os.dup(fd), encoding="utf-8") as f:
-            text = f.read()
-        data = StoreData.parse(text, path)
+        # read through the locked descriptor only: closing any other descriptor of the file
+        # would release the POSIX lock
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        data = StoreData.parse(b"".join(chunks).decode("utf-8"), path)
         for name, new in entries.items():
             data.put(name, new)
         directory = os.path.dirname(path)
