@@ -316,3 +316,38 @@ def test_rerun_outdated_and_remove_output_together_are_a_usage_error(done):
     assert res.returncode == 2
     assert "give one of them" in res.stderr
     assert (done / "data" / "report.txt").exists()
+
+
+def test_the_worked_example_of_the_docs_on_the_demo_analysis(tmp_path):
+    """docs/provenance.md: change the demo's selection window, see what is outdated, re-run."""
+    import shutil
+    from pathlib import Path
+
+    repo_root = Path(__file__).resolve().parent.parent
+    repo = tmp_path / "repo"
+    shutil.copytree(repo_root / "examples" / "demo", repo / "examples" / "demo",
+                    ignore=shutil.ignore_patterns("data", ".law", "__pycache__"))
+    shutil.copy(repo_root / "examples" / "__init__.py", repo / "examples")
+    shutil.copy(repo_root / "law.cfg", repo)  # the repository's config: provenance is on
+    args = ["run", "examples.demo.analysis.PlotMass", "--n-events", "500"]
+    res = run_cli([*args, "--workers", "2"], repo, timeout=180)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+    edit(repo / "examples" / "demo" / "analysis.py", "default=(60.0, 120.0)", "default=(70.0, 110.0)")
+    res = run_cli([*args, "--print-status", "-1"], repo)
+    out = res.stdout
+    assert "outdated 0-7: parameter default changed (window: 60.0,120.0 → 70.0,110.0)" in out
+    assert out.count("provenance: 0 outdated, 8 current") == 1  # GenerateEvents
+    assert state(out, "mass.png") == ("existent, outdated: input merged.json outdated; "
+                                      "input summary.txt outdated")
+
+    events = repo / "examples" / "demo" / "data" / "v1" / "events"
+    before = {p.name: p.stat().st_mtime_ns for p in events.glob("*.json")}
+    res = run_cli([*args, "--rerun-outdated", "--workers", "2"], repo, timeout=180)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "SelectAndHistogram: running 8 of 8 branches" in res.stdout
+    assert "running GenerateEvents" not in res.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in events.glob("*.json")} == before
+    out = run_cli([*args, "--print-status", "-1"], repo).stdout
+    assert out.count("provenance: 0 outdated, 8 current") == 2
+    assert out.count("existent, current") == 3 and "existent, outdated" not in out

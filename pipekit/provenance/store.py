@@ -36,13 +36,14 @@ from typing import Any, Iterator
 
 from pipekit.provenance.fingerprint import FileState
 from pipekit.provenance.record import InputState, Record, output_targets, task_context
+from pipekit.target.collection import PROVENANCE_FILE
 
 __all__ = ["STORE_NAME", "STORE_VERSION", "StoreData", "read_store", "write_entries",
            "RecordBuffer"]
 
 logger = logging.getLogger("pipekit.provenance")
 
-STORE_NAME = ".pipekit-provenance"
+STORE_NAME = PROVENANCE_FILE
 STORE_VERSION = 1
 _FORMAT = "pipekit-provenance"
 

@@ -24,9 +24,15 @@ __all__ = [
     "SiblingFileCollection",
     "NestedSiblingFileCollection",
     "listing_snapshot",
+    "PIPEKIT_FILES",
 ]
 
 _UNLISTED = object()
+
+#: files pipekit keeps in output directories for itself (the provenance records of
+#: :mod:`pipekit.provenance.store`); collections made from a directory's files leave them out
+PROVENANCE_FILE = ".pipekit-provenance"
+PIPEKIT_FILES = frozenset({PROVENANCE_FILE})
 
 #: directory listings shared by all collections inside a listing_snapshot() block
 _snapshot: dict[tuple, Any] | None = None
@@ -262,7 +268,8 @@ class SiblingFileCollection(FileCollection):
         from pipekit.target.local import LocalDirectoryTarget
 
         d = directory if isinstance(directory, FileSystemTarget) else LocalDirectoryTarget(directory)
-        targets = [d.child(name, type="f") for name in d.listdir(type="f")]
+        names = [n for n in d.listdir(type="f") if n not in PIPEKIT_FILES]
+        targets = [d.child(name, type="f") for name in names]
         return cls(targets, dir=d, **kwargs)
 
 
