@@ -158,3 +158,40 @@ def test_records_name_the_task_its_parameters_and_the_code(work):
     assert ctx["params"] == {} and set(ctx["code"]) == {"tasks.Many"}
     assert ctx["software"]["pipekit"] and ctx["host"] == os.uname().nodename
     assert raw["outputs"]["m_2.txt"][1] == 2  # the branch
+
+
+def test_a_sandboxed_task_is_recorded_once_by_the_outer_process_naming_the_sandbox(tmp_path):
+    from sandbox_helpers import make_analysis, run_pipekit
+
+    work = make_analysis(tmp_path, law_cfg="[core]\nprovenance: True\n")
+    res = run_pipekit(["run", "sbtasks.Report", "--sandbox", "bash::test_env1.sh"], work)
+    assert res.returncode == 0, res.stdout + res.stderr
+    raw = json.loads((work / "data" / ".pipekit-provenance").read_text())
+    assert sorted(raw["outputs"]) == ["report_x.json", "upstream.txt"]
+    report = raw["contexts"][raw["outputs"]["report_x.json"][0]]
+    assert report["software"]["sandbox"] == "bash::test_env1.sh"
+    assert "sandbox" not in raw["contexts"][raw["outputs"]["upstream.txt"][0]]["software"]
+    inputs = raw["outputs"]["report_x.json"][6]
+    assert [i[1] for i in inputs] == ["upstream.txt"]
+
+
+def test_records_made_in_a_batch_job_name_it(tmp_path, monkeypatch):
+    from pipekit.provenance import hooks
+
+    monkeypatch.setattr(hooks, "_job", {})
+    for name in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "_CONDOR_JOB_AD"):
+        monkeypatch.delenv(name, raising=False)
+    assert hooks.job_info() is None
+    monkeypatch.setenv("SLURM_JOB_ID", "812")
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "800")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "12")
+    hooks.note_job(job_num=12, attempt=2)
+    assert hooks.job_info() == {"job_num": 12, "attempt": 2, "backend": "slurm", "job_id": "800_12"}
+    for name in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"):
+        monkeypatch.delenv(name)
+    ad = tmp_path / ".job.ad"  # the job ad HTCondor writes for a job (attribute = value lines)
+    ad.write_text('ClusterId = 4711\nProcId = 3\nOwner = "me"\n')
+    monkeypatch.setenv("_CONDOR_JOB_AD", str(ad))
+    hooks.note_job(job_num=3, attempt=1)
+    assert hooks.job_info()["backend"] == "htcondor"
+    assert hooks.job_info()["job_id"] == "4711.3"
