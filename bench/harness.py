@@ -109,8 +109,11 @@ class Context:
                 return Measurement(seconds=float("inf"), returncode=-9, note=f"timeout after {timeout:.0f} s")
         seconds = time.perf_counter() - t0
         rc = os.waitstatus_to_exitcode(status)
+        # CPU seconds (the process and the children it waited for): steadier than wall time
+        # on a loaded machine, reported beside it
+        cpu = round(usage.ru_utime + usage.ru_stime, 3)
         return Measurement(seconds=seconds, maxrss_mb=usage.ru_maxrss / 1024.0, returncode=rc,
-                           note="" if rc == 0 else f"exit {rc}, see {log}")
+                           counters={"cpu_s": cpu}, note="" if rc == 0 else f"exit {rc}, see {log}")
 
 
 def _wait4(proc: subprocess.Popen, timeout: float | None):

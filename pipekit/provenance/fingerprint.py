@@ -235,9 +235,10 @@ def file_checksum(path: str) -> str | None:
 
 def stat_files(targets: Iterable[Any], checksum: bool = False) -> dict[str, FileState | None]:
     """
-    ``{file_key: FileState or None}`` for file-system targets: a ``stat`` per local file, one
-    listing per remote directory (its sizes and mtimes) and, with *checksum*, the checksum of
-    every file (read locally, asked from the server remotely).
+    ``{file_key: FileState or None}`` for file-system targets: a ``stat`` per local file, a stat
+    per remote file or, for many files in one remote directory, one listing of it (its sizes and
+    mtimes) and, with *checksum*, the checksum of every file (read locally, asked from the
+    server remotely).
     """
     out: dict[str, FileState | None] = {}
     remote: dict[tuple, list[Any]] = {}
@@ -247,13 +248,27 @@ def stat_files(targets: Iterable[Any], checksum: bool = False) -> dict[str, File
         else:
             remote.setdefault((t.fs, t.dirname), []).append(t)
     for (fs, dirname), group in remote.items():
-        listing = remote_listing(fs, dirname)
+        if len(group) <= _STAT_AT_MOST:
+            # a branch's one or two files: a stat each, not a listing of a directory that may
+            # hold 100 000 files
+            listing = {t.basename: _remote_stat(fs, t.path) for t in group}
+        else:
+            listing = remote_listing(fs, dirname)
         for t in group:
             state = listing.get(t.basename)
             if state is not None and checksum:
                 state = FileState(state.size, state.mtime, _remote_checksum(fs, t.path))
             out[file_key(t)] = state
     return out
+
+
+#: remote files of one directory asked for with a stat each; more: one listing
+_STAT_AT_MOST = 8
+
+
+def _remote_stat(fs: Any, path: str) -> FileState | None:
+    st = fs.file_interface.exists(path)
+    return None if st is None else FileState(int(st.st_size), int(st.st_mtime) or None)
 
 
 def remote_listing(fs: Any, dirname: str) -> dict[str, FileState]:

@@ -113,8 +113,8 @@ def attempt_branch(task: BaseWorkflow, branch: int) -> tuple[str, Any]:
     """
     Run *branch*; returns ``("ok", None)``, ``("failed", (message, traceback))`` or
     ``("waiting", [task specs])``; with provenance tracked, "ok" carries the branch's record
-    payload (:mod:`pipekit.provenance.hooks`). Only interrupts propagate: a branch calling ``sys.exit()``
-    fails, it does not end the run.
+    payload (:mod:`pipekit.provenance.hooks`). Only interrupts propagate: a branch calling
+    ``sys.exit()`` fails, it does not end the run.
     """
     branch_task = task.branch_task(branch)
     probe = branch_probe(task, branch, branch_task)  # provenance: inputs, start, when tracked
