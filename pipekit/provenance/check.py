@@ -177,7 +177,10 @@ class ProvenanceCheck:
         expected = None if per_branch else _branch_params(wf)
         out: dict[int, Verdict] = {}
         by_key = self._by_key
-        for b, value in coll.items():
+        targets = coll.targets
+        # the present branches: the listing --print-status made already (one per directory)
+        for b in coll.existing_keys():
+            value = targets[b]
             exp = expected_params(wf.branch_task(b)) if per_branch else expected
             if isinstance(value, FileSystemTarget) and isinstance(value.fs, LocalFileSystem):
                 v = by_key[value.path] = self._judge_local(value.path, exp)

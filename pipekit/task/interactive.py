@@ -362,7 +362,8 @@ def _remove_outdated(task: Any, depth: int) -> None:
 
     print(f"remove outdated task output with max_depth {depth}\n")
     tree = [(t, d, p) for t, d, p, again in walk_tree(task, depth) if not again]
-    outdated = _Outdated.of([t for t, _, _ in tree])
+    with listing_snapshot():  # judge everything first, on one listing per directory
+        outdated = _Outdated.of([t for t, _, _ in tree])
     if outdated is None:
         print("provenance is not recorded for these tasks ([core] provenance: True in law.cfg, or "
               "track_provenance = True): no output is known to be outdated")
