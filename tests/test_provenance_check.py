@@ -328,7 +328,8 @@ def test_the_worked_example_of_the_docs_on_the_demo_analysis(tmp_path):
     shutil.copytree(repo_root / "examples" / "demo", repo / "examples" / "demo",
                     ignore=shutil.ignore_patterns("data", ".law", "__pycache__"))
     shutil.copy(repo_root / "examples" / "__init__.py", repo / "examples")
-    shutil.copy(repo_root / "law.cfg", repo)  # the repository's config: provenance is on
+    cfg = (repo_root / "law.cfg").read_text()  # the repository's config, provenance on
+    (repo / "law.cfg").write_text(cfg.replace("[core]\n", "[core]\nprovenance: True\n", 1))
     args = ["run", "examples.demo.analysis.PlotMass", "--n-events", "500"]
     res = run_cli([*args, "--workers", "2"], repo, timeout=180)
     assert res.returncode == 0, res.stdout + res.stderr
