@@ -45,7 +45,9 @@ class Workload:
     """
     A benchmark workload. *prepare* sets up the working directory (untimed); *run* does the
     timed part and returns a :class:`Measurement`. *target_ratio* is the goal for
-    pipekit/law; *limits* are absolute goals for pipekit (``{"seconds": 3, "maxrss_mb": 300}``).
+    pipekit/law; *limits* are absolute goals for pipekit (``{"seconds": 3, "maxrss_mb": 300}``);
+    *baseline* / *baseline_ratio* compare pipekit with pipekit on another workload (a feature's
+    cost: W1 with provenance against W1).
     """
 
     name: str
@@ -57,6 +59,11 @@ class Workload:
     law_timeout: float | None = None
     law_requirements: list[str] = field(default_factory=list)
     available: Callable[[], str | None] | None = None  # returns a reason when it cannot run
+    #: implementations this workload runs (None: all); pipekit-only workloads compare with
+    #: *baseline*, another workload's pipekit median, and aim at ``pipekit <= baseline_ratio x``
+    impls: tuple[str, ...] | None = None
+    baseline: str | None = None
+    baseline_ratio: float | None = None
 
 
 class Context:
@@ -102,8 +109,11 @@ class Context:
                 return Measurement(seconds=float("inf"), returncode=-9, note=f"timeout after {timeout:.0f} s")
         seconds = time.perf_counter() - t0
         rc = os.waitstatus_to_exitcode(status)
+        # CPU seconds (the process and the children it waited for): steadier than wall time
+        # on a loaded machine, reported beside it
+        cpu = round(usage.ru_utime + usage.ru_stime, 3)
         return Measurement(seconds=seconds, maxrss_mb=usage.ru_maxrss / 1024.0, returncode=rc,
-                           note="" if rc == 0 else f"exit {rc}, see {log}")
+                           counters={"cpu_s": cpu}, note="" if rc == 0 else f"exit {rc}, see {log}")
 
 
 def _wait4(proc: subprocess.Popen, timeout: float | None):

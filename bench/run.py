@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         for w in runnable:
             order = impls if rep % 2 == 0 else list(reversed(impls))
             for impl in order:
+                if w.impls is not None and impl not in w.impls:
+                    continue
                 workdir = fresh_workdir(ctx, w, impl, rep)
                 if w.prepare:
                     w.prepare(ctx, impl, workdir)
@@ -107,11 +109,17 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     if args.write_readme:
         write_readme(table, args)
-    failed = [w.name for w in runnable if not verdict(w, results[w.name])[0]]
+    failed = [w.name for w in runnable if not verdict(w, results[w.name], results)[0]]
     return 1 if failed and args.strict else 0
 
 
-def verdict(w: Workload, res: dict[str, list[Measurement]]) -> tuple[bool, str]:
+def baseline_seconds(w: Workload, results: dict) -> float | None:
+    """The pipekit median of *w*'s baseline workload, when it ran."""
+    base = results.get(w.baseline or "", {}).get("pipekit") or []
+    return median([m.seconds for m in base]) if base else None
+
+
+def verdict(w: Workload, res: dict[str, list[Measurement]], results: dict | None = None) -> tuple[bool, str]:
     pk = res.get("pipekit", [])
     if not pk:
         return True, ""
@@ -120,6 +128,10 @@ def verdict(w: Workload, res: dict[str, list[Measurement]]) -> tuple[bool, str]:
     ok = all(m.returncode == 0 for m in pk)
     if not ok:
         notes.append("pipekit run failed")
+    base_s = baseline_seconds(w, results or {})
+    if w.baseline_ratio is not None and base_s:
+        ok &= pk_s / base_s <= w.baseline_ratio
+        notes.append(f"≤ {w.baseline_ratio:g} × {w.baseline}")
     if w.target_ratio is not None and res.get("law"):
         law_s = median([m.seconds for m in res["law"]])
         ratio = pk_s / law_s if law_s not in (0, float("inf")) else 0.0
@@ -142,12 +154,15 @@ def render(workloads: list[Workload], results: dict, impls: list[str]) -> str:
         law_s = median([m.seconds for m in res.get("law", [])]) if res.get("law") else float("nan")
         pk_s = median([m.seconds for m in res["pipekit"]])
         ratio = f"{pk_s / law_s:.3f}" if law_s == law_s and law_s not in (0, float("inf")) else "—"
+        base_s = baseline_seconds(w, results)
+        if base_s:
+            ratio = f"{pk_s / base_s:.3f} × {w.baseline}"
         rss = max(m.maxrss_mb for m in res["pipekit"])
         keys = sorted({k for ms in res.values() for m in ms for k in m.counters})
         counters = "; ".join(
             f"{k}: {'/'.join(fmt_counter(res.get(i, []), k) for i in impls)}" for k in keys
         )
-        ok, goal = verdict(w, res)
+        ok, goal = verdict(w, res, results)
         lines.append(f"| {w.name} {w.title} | {fmt_s(law_s)} | {fmt_s(pk_s)} | {ratio} | {rss:.0f} | "
                      f"{counters or '—'} | {goal or '—'} | {'yes' if ok else 'NO'} |")
     return "\n".join(lines)

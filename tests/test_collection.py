@@ -279,6 +279,14 @@ def test_sibling_collection_from_directory_holds_its_files(files, tmp_path):
     assert c.exists()
 
 
+def test_sibling_collection_from_directory_leaves_out_the_provenance_file(files, tmp_path):
+    (tmp_path / "out" / ".pipekit-provenance").write_text("{}")
+
+    c = SiblingFileCollection.from_directory(str(tmp_path / "out"))
+
+    assert sorted(t.basename for t in c.values()) == ["0.txt", "1.txt", "2.txt"]
+
+
 # -- bulk operations ------------------------------------------------------------------------------
 
 

@@ -28,6 +28,9 @@ def pipekit(*args: str) -> None:
 
 
 def main() -> None:
+    # record what made every output, so the status tree says which outputs are current
+    # (docs/provenance.md); the same as [core] provenance: True in law.cfg
+    os.environ.setdefault("LAW__core__provenance", "True")
     if os.path.isdir(DATA):
         shutil.rmtree(DATA)  # the demo always starts from nothing
     pipekit("index", "--verbose")

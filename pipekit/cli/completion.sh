@@ -86,7 +86,7 @@ _pipekit_complete() {
         return 1
     fi
     local run_opts="--workers --local-scheduler --scheduler-host --scheduler-port --log-level
-        --no-lock --print-deps --print-status --print-output --remove-output --fetch-output --help"
+        --no-lock --print-deps --print-status --print-output --remove-output --rerun-outdated --fetch-output --help"
     if [ "$cmd" = "graph" ]; then
         run_opts="-o --output --depth --backend --scheduler-host --scheduler-port --help"
     else

@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "quickstart": ("pipekit.cli.quickstart", "create a runnable example analysis in a directory"),
     "completion": ("pipekit.cli.completion", "print the bash completion script"),
     "graph": ("pipekit.cli.graph", "draw the dependency graph of a task to PNG/SVG"),
+    "provenance": ("pipekit.cli.provenance", "print what made an output and whether it is outdated"),
 }
 
 

@@ -32,8 +32,12 @@ RUN_OPTIONS: dict[str, tuple[str, str]] = {
     "no_lock": ("flag", "do not take luigi's lock against running the same command twice"),
     "print_deps": ("str", "D: print the dependency tree down to depth D (-1: all) and exit"),
     "print_status": ("str", "D[,C]: print output status down to depth D (C: collection depth)"),
-    "print_output": ("str", "D: print output locations down to depth D and exit"),
-    "remove_output": ("str", "D[,MODE[,RUN]]: remove outputs to depth D; MODE i(nteractive), a(ll), d(ry)"),
+    "print_output": ("str", "D[,provenance]: print output locations down to depth D (with what "
+                     "made each one) and exit"),
+    "remove_output": ("str", "D[,MODE[,RUN]]: remove outputs to depth D; MODE i(nteractive), a(ll), "
+                      "d(ry), o(utdated: only outputs provenance finds outdated)"),
+    "rerun_outdated": ("flag", "remove the outputs provenance finds outdated, at any depth, then run "
+                       "the task (--remove-output -1,outdated,yes)"),
     "fetch_output": ("str", "D[,MODE[,DIR]]: copy outputs to depth D into DIR (default: cwd)"),
     "graph": ("str", "FILE: draw the dependency graph (to the --print-deps depth) to .png/.svg/.pdf/.dot"),
 }
@@ -260,7 +264,22 @@ def _set_luigi_config(section: str, option: str, value: str) -> None:
 
 
 def _set_run_option(opts: RunOptions, name: str, kind: str | None, value: str) -> None:
+    if name == "rerun_outdated":
+        from pipekit.config import to_bool
+        from pipekit.task.interactive import RERUN_OUTDATED
+
+        try:
+            wanted = to_bool(value)
+        except ValueError:
+            raise UsageError(f"--rerun-outdated takes true or false, got {value!r}") from None
+        if wanted and "remove_output" in opts.interactive:
+            raise UsageError("--rerun-outdated is --remove-output -1,outdated,yes; give one of them")
+        if wanted:
+            opts.interactive["remove_output"] = RERUN_OUTDATED
+        return
     if name in INTERACTIVE:
+        if name == "remove_output" and "remove_output" in opts.interactive:
+            raise UsageError("--rerun-outdated is --remove-output -1,outdated,yes; give one of them")
         opts.interactive[name] = value
         return
     if kind == "flag":

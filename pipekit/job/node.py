@@ -185,6 +185,7 @@ def _complete_requirements(wf: Any, branches: list[int], workers: int) -> str | 
 
 
 def _run(spec: Any, status: _StatusWriter) -> int:
+    from pipekit.provenance.hooks import note_job
     from pipekit.ranges import join_ranges
     from pipekit.workflow.local import run_branches
 
@@ -193,6 +194,7 @@ def _run(spec: Any, status: _StatusWriter) -> int:
     status.data["branches"] = branches
     print(f"pipekit job {spec.job_num} attempt {spec.attempt}: {wf.get_task_family()} branches "
           f"{join_ranges(branches)} with {spec.workers} worker(s)", flush=True)
+    note_job(job_num=spec.job_num, attempt=spec.attempt)  # provenance records name the job
     error = _complete_requirements(wf, branches, spec.workers)
     failures = ({b: (error, "") for b in branches} if error
                 else run_branches(wf, branches, spec.workers))

@@ -24,9 +24,15 @@ __all__ = [
     "SiblingFileCollection",
     "NestedSiblingFileCollection",
     "listing_snapshot",
+    "PIPEKIT_FILES",
 ]
 
 _UNLISTED = object()
+
+#: files pipekit keeps in output directories for itself (the provenance records of
+#: :mod:`pipekit.provenance.store`); collections made from a directory's files leave them out
+PROVENANCE_FILE = ".pipekit-provenance"
+PIPEKIT_FILES = frozenset({PROVENANCE_FILE})
 
 #: directory listings shared by all collections inside a listing_snapshot() block
 _snapshot: dict[tuple, Any] | None = None
@@ -127,7 +133,18 @@ class TargetCollection(luigi.Target):
         return self.threshold * n if self.threshold <= 1 else float(self.threshold)
 
     def existing_keys(self) -> list:
-        """Keys of elements whose targets all exist (batched: one listing per directory)."""
+        """Keys of elements whose targets all exist (batched: one listing per directory).
+        Inside a :func:`listing_snapshot` block the answer is computed once per collection."""
+        if _snapshot is not None:
+            memo = _snapshot.get(("existing_keys", id(self)))
+            if memo is not None and memo[0] is self:
+                return list(memo[1])
+            keys = self._existing_keys()
+            _snapshot[("existing_keys", id(self))] = (self, keys)
+            return list(keys)
+        return self._existing_keys()
+
+    def _existing_keys(self) -> list:
         items = self.items()
         counts: dict[tuple, int] = {}
         for _, value in items:
@@ -251,7 +268,8 @@ class SiblingFileCollection(FileCollection):
         from pipekit.target.local import LocalDirectoryTarget
 
         d = directory if isinstance(directory, FileSystemTarget) else LocalDirectoryTarget(directory)
-        targets = [d.child(name, type="f") for name in d.listdir(type="f")]
+        names = [n for n in d.listdir(type="f") if n not in PIPEKIT_FILES]
+        targets = [d.child(name, type="f") for name in names]
         return cls(targets, dir=d, **kwargs)
 
 

@@ -122,6 +122,8 @@ class BaseTask(luigi.Task, metaclass=Register):
     exclude_params_index: set[str] = set()
     #: parameters for which a value given on the command line beats the value passed by req()
     prefer_params_cli: set[str] = set()
+    #: record what made each output (True / False); None: as ``[core] provenance`` in law.cfg
+    track_provenance: bool | None = None
 
     # -- speed: cached parameter list, lazy task id ----------------------------------------------
 
@@ -330,6 +332,20 @@ class BaseTask(luigi.Task, metaclass=Register):
             yield task, depth
             if max_depth < 0 or depth < max_depth:
                 queue.extend((dep, depth + 1) for dep in luigi.task.flatten(task.requires()))
+
+
+@BaseTask.event_handler(luigi.Event.START)
+def _provenance_start(task: BaseTask) -> None:
+    from pipekit.provenance.hooks import on_task_start
+
+    on_task_start(task)
+
+
+@BaseTask.event_handler(luigi.Event.SUCCESS)
+def _provenance_success(task: BaseTask) -> None:
+    from pipekit.provenance.hooks import on_task_success
+
+    on_task_success(task)
 
 
 class Task(BaseTask):

@@ -7,6 +7,11 @@ Depth 0 is the task itself, 1 adds its direct requirements, -1 walks everything.
 shows its output collection once (one listing per directory) with a summary of present and
 missing branches, not one line per branch; a task class may add lines through
 ``extra_status_lines(target_depth)`` (remote workflows show their jobs there).
+
+With provenance on (:mod:`pipekit.provenance`), ``--print-status`` adds to every output whether
+it is current, outdated (and why) or unknown, and counts them for workflows;
+``--print-output D,provenance`` prints each output's record; ``--remove-output D,outdated``
+removes only outdated outputs, and ``--rerun-outdated`` (``-1,outdated,yes``) then runs the task.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ __all__ = [
     "remove_task_output",
     "fetch_task_output",
     "walk_tree",
+    "RERUN_OUTDATED",
 ]
+
+#: what ``--rerun-outdated`` stands for: remove outdated outputs at any depth, then run
+RERUN_OUTDATED = "-1,outdated,yes"
 
 
 def _ints(spec: str, n: int, what: str) -> list[str]:
@@ -78,20 +87,95 @@ def _fmt_key(key: str) -> str:
     return f"{k}: " if k else ""
 
 
-def _target_status_lines(target: Any, target_depth: int) -> list[str]:
+def _target_status_lines(target: Any, target_depth: int, verdicts: Any = None) -> list[str]:
+    """Status lines of one output; *verdicts* (provenance): a Verdict for a single target, a
+    ``{key: Verdict}`` for a collection."""
     if isinstance(target, TargetCollection):
         lines = [target.status_text()]
         if target_depth > 0:
             existing = set(target.existing_keys())
             for key, value in target.items():
                 state = "existent" if key in existing else "absent"
+                if verdicts and key in verdicts:
+                    state += ", " + verdicts[key].text()
                 reprs = ", ".join(repr(t) for _, t in _leaves_with_keys(value))
                 lines.append(f"{key}: {state} ({reprs})")
         return lines
     try:
-        return ["existent" if target.exists() else "absent"]
+        exists = target.exists()
     except Exception as e:  # a storage error is shown, not hidden as "absent"
         return [f"error: {type(e).__name__}: {e}"]
+    if not exists:
+        return ["absent"]
+    return ["existent" + (f", {verdicts.text()}" if verdicts is not None else "")]
+
+
+class _Outdated:
+    """
+    Provenance verdicts of the tasks in a tree (None when no task there tracks provenance),
+    judged requirements first, so that an outdated input makes its dependents outdated.
+    """
+
+    def __init__(self, tasks: list[Any]):
+        from pipekit.provenance.check import ProvenanceCheck
+        from pipekit.provenance.settings import makes_outputs, tracks
+
+        self.check = ProvenanceCheck()
+        self.branches: dict[str, dict[int, Any]] = {}
+        self.outputs: dict[str, list[tuple[Any, Any]]] = {}
+        for t in reversed(tasks):  # reversed pre-order: every task after its requirements
+            if t.task_id in self.branches or t.task_id in self.outputs or not tracks(t) \
+                    or not (_is_workflow(t) or makes_outputs(t)):
+                continue
+            try:
+                if _is_workflow(t):
+                    self.branches[t.task_id] = self.check.branch_verdicts(t)
+                else:
+                    self.outputs[t.task_id] = self.check.task_verdicts(t)
+            except Exception as e:  # unreadable storage: shown as an error line, not a crash
+                self.outputs[t.task_id] = [(None, _error_verdict(e))]
+
+    @classmethod
+    def of(cls, tasks: list[Any]) -> _Outdated | None:
+        from pipekit.provenance.settings import any_tracking
+
+        return cls(tasks) if any_tracking(tasks) else None
+
+    def leaf_verdicts(self, task: Any, target: Any) -> Any:
+        """What :func:`_target_status_lines` takes for *target*, an output of *task*."""
+        if task.task_id in self.branches:
+            return self.branches[task.task_id] if isinstance(target, TargetCollection) else None
+        from pipekit.provenance.check import combine
+        from pipekit.provenance.record import _leaves
+
+        pairs = self.outputs.get(task.task_id)
+        if pairs is None:  # a wrapper task shows its requirements' outputs: judged already
+            pairs = [(t, v) for t in _leaves(target) if (v := self.check.known(t)) is not None]
+        mine = {t: v for t, v in pairs if t is not None}
+        if isinstance(target, TargetCollection):
+            leaves_of = {k: [t for t in _leaves(v) if t in mine] for k, v in target.items()}
+            return {k: combine([mine[t] for t in ls]) for k, ls in leaves_of.items() if ls}
+        return mine.get(target)
+
+    def summary_lines(self, task: Any) -> list[str]:
+        from pipekit.provenance.describe import summarize_branches
+
+        verdicts = self.branches.get(task.task_id)
+        if verdicts is not None:
+            return summarize_branches(verdicts, len(task.branch_map))
+        errors = [v for t, v in self.outputs.get(task.task_id, []) if t is None]
+        return [f"provenance: {v.text()}" for v in errors]
+
+
+def _is_workflow(task: Any) -> bool:
+    is_workflow = getattr(task, "is_workflow", None)
+    return bool(callable(is_workflow) and is_workflow())
+
+
+def _error_verdict(e: Exception) -> Any:
+    from pipekit.provenance.check import UNKNOWN, Verdict
+
+    return Verdict(UNKNOWN, [f"cannot be checked: {type(e).__name__}: {e}"])
 
 
 def _header(what: str, depth: int, extra: str = "") -> None:
@@ -118,7 +202,9 @@ def _print_task_status(task: Any, spec: str) -> None:
     depth = int(parts[0])
     target_depth = int(parts[1]) if parts[1] else 0
     _header("status", depth, f" and target_depth {target_depth}")
-    for t, d, prefix, again in walk_tree(task, depth):
+    tree = list(walk_tree(task, depth))
+    outdated = _Outdated.of([t for t, _, _, again in tree if not again])
+    for t, d, prefix, again in tree:
         if d > 0:
             print(_connector(prefix))
         print(f"{prefix}{d} > {t!r}")
@@ -136,12 +222,15 @@ def _print_task_status(task: Any, spec: str) -> None:
             print(f"{body}no outputs")
         for key, target in leaves:
             print(f"{body}{_fmt_key(key)}{target!r}")
-            for line in _target_status_lines(target, target_depth):
+            verdicts = outdated.leaf_verdicts(t, target) if outdated else None
+            for line in _target_status_lines(target, target_depth, verdicts):
                 print(f"{body}  {line}")
         extra = getattr(t, "extra_status_lines", None)
         if callable(extra):
             for line in extra(target_depth):
                 print(f"{body}{line}")
+        for line in outdated.summary_lines(t) if outdated else ():
+            print(f"{body}{line}")
 
 
 def _connector(prefix: str) -> str:
@@ -169,14 +258,41 @@ def _iter_output_targets(task: Any, max_depth: int) -> Iterator[tuple[Any, Any]]
 
 
 def print_task_output(task: Any, spec: str) -> None:
-    depth = int(_ints(spec, 1, "--print-output")[0])
-    _header("output", depth, ", showing schemes")
+    """Output locations to the depth; ``D,provenance`` (or ``D,p``) adds each one's record."""
+    parts = _ints(spec, 2, "--print-output")
+    depth = int(parts[0])
+    show = parts[1].strip().lower()
+    if show not in ("", "p", "provenance"):
+        raise UsageError(f"--print-output takes D or D,provenance, got {spec!r}")
+    _header("output", depth, ", showing schemes" + (" and provenance" if show else ""))
+    check = None
+    if show:
+        from pipekit.provenance.check import ProvenanceCheck
+
+        check = ProvenanceCheck()
     for _, target in _iter_output_targets(task, depth):
         print(target.uri() if hasattr(target, "uri") else repr(target))
+        if check is not None and isinstance(target, FileSystemTarget):
+            for line in _provenance_lines(check, target):
+                print(line)
 
 
-def _mode(raw: str, what: str) -> str:
+def _provenance_lines(check: Any, target: Any) -> list[str]:
+    from pipekit.provenance.describe import describe
+
+    try:
+        verdict = check.target_verdict(target)
+    except Exception as e:  # unreadable storage: say so and go on with the next output
+        return [f"    provenance: cannot be read: {type(e).__name__}: {e}"]
+    if verdict.record is None:
+        return [f"    provenance: {verdict.text()}"]
+    return describe(verdict.record, verdict, indent="    ")
+
+
+def _mode(raw: str, what: str, outdated: bool = False) -> str:
     raw = (raw or "").strip().lower()
+    if outdated and raw in ("o", "outdated"):
+        return "o"
     if raw in ("i", "interactive"):
         if not sys.stdin.isatty():
             raise UsageError(f"{what} mode 'interactive' needs a terminal; use a(ll) or d(ry)")
@@ -186,7 +302,8 @@ def _mode(raw: str, what: str) -> str:
     if raw in ("d", "dry"):
         return "d"
     if raw:
-        raise UsageError(f"unknown {what} mode {raw!r}; use i(nteractive), a(ll) or d(ry)")
+        modes = "i(nteractive), a(ll), d(ry)" + (" or o(utdated)" if outdated else "")
+        raise UsageError(f"unknown {what} mode {raw!r}; use {modes}")
     if sys.stdin.isatty():
         answer = input(f"{what}: select mode - i)nteractive, a)ll, d)ry [d]: ").strip().lower() or "d"
         return _mode(answer, what)
@@ -205,7 +322,10 @@ def remove_task_output(task: Any, spec: str) -> bool:
     """Remove outputs down to the depth; returns whether the task should run afterwards."""
     parts = _ints(spec, 3, "--remove-output")
     depth = int(parts[0])
-    mode = _mode(parts[1], "remove-output")
+    mode = _mode(parts[1], "remove-output", outdated=True)
+    if mode == "o":
+        _remove_outdated(task, depth)
+        return _truthy(parts[2])
     print(f"remove task output with max_depth {depth}" + (" (dry run)" if mode == "d" else "") + "\n")
     for t, d, prefix, again in walk_tree(task, depth):
         if again:
@@ -229,6 +349,52 @@ def remove_task_output(task: Any, spec: str) -> bool:
             target.remove()
             print(f"{body}{_fmt_key(key)}{target!r}: removed")
     return mode != "d" and _truthy(parts[2])
+
+
+def _remove_outdated(task: Any, depth: int) -> None:
+    """
+    Remove the outputs the provenance check finds outdated (all verdicts first, then the
+    removals: a removed input must not hide that its dependents are outdated). An outdated
+    branch or task loses all its outputs, so that it runs again; current and unknown ones stay.
+    """
+    from pipekit.provenance.record import _leaves
+    from pipekit.ranges import join_ranges
+
+    print(f"remove outdated task output with max_depth {depth}\n")
+    tree = [(t, d, p) for t, d, p, again in walk_tree(task, depth) if not again]
+    with listing_snapshot():  # judge everything first, on one listing per directory
+        outdated = _Outdated.of([t for t, _, _ in tree])
+    if outdated is None:
+        print("provenance is not recorded for these tasks ([core] provenance: True in law.cfg, or "
+              "track_provenance = True): no output is known to be outdated")
+        return
+    from pipekit.provenance.check import OUTDATED, combine
+
+    for t, d, prefix in tree:
+        print(f"{prefix}{d} > {t!r}")
+        body = _body(prefix, d)
+        if t.task_id in outdated.branches:
+            verdicts = outdated.branches[t.task_id]
+            stale = sorted(b for b, v in verdicts.items() if v.status == OUTDATED)
+            if not stale:
+                print(f"{body}no outdated branches")
+                continue
+            coll = t.workflow_output()["collection"]
+            for b in stale:
+                for leaf in _leaves(coll.targets[b]):
+                    leaf.remove()
+            print(f"{body}branches {join_ranges(stale, max_ranges=8)}: removed "
+                  f"({len(stale)} outdated)")
+            continue
+        pairs = outdated.outputs.get(t.task_id)
+        verdict = combine([v for _, v in pairs]) if pairs else None
+        if verdict is None or verdict.status != OUTDATED:
+            print(f"{body}{verdict.text() if verdict else 'not tracked'}: kept")
+            continue
+        for target, _ in pairs:
+            if target is not None:
+                target.remove()
+        print(f"{body}removed ({verdict.text()})")
 
 
 def fetch_task_output(task: Any, spec: str) -> None:

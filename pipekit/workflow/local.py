@@ -29,6 +29,7 @@ import luigi
 import luigi.task_register
 
 from pipekit.errors import WorkflowError
+from pipekit.provenance.hooks import branch_buffer, branch_probe
 from pipekit.ranges import join_ranges
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
 from pipekit.workflow.forkpool import ForkPool, die_with_parent_if_task_process
@@ -111,16 +112,19 @@ def _format_error(exc: BaseException) -> tuple[str, str]:
 def attempt_branch(task: BaseWorkflow, branch: int) -> tuple[str, Any]:
     """
     Run *branch*; returns ``("ok", None)``, ``("failed", (message, traceback))`` or
-    ``("waiting", [task specs])``. Only interrupts propagate: a branch calling ``sys.exit()``
-    fails, it does not end the run.
+    ``("waiting", [task specs])``; with provenance tracked, "ok" carries the branch's record
+    payload (:mod:`pipekit.provenance.hooks`). Only interrupts propagate: a branch calling
+    ``sys.exit()`` fails, it does not end the run.
     """
+    branch_task = task.branch_task(branch)
+    probe = branch_probe(task, branch, branch_task)  # provenance: inputs, start, when tracked
     try:
-        run_branch(task.branch_task(branch))
+        run_branch(branch_task)
     except NeedsDependencies as e:
         return "waiting", e.specs
     except (Exception, SystemExit) as e:
         return "failed", _format_error(e)
-    return "ok", None
+    return "ok", probe.finish() if probe else None
 
 
 # -- running many branches ------------------------------------------------------------------------
@@ -189,6 +193,7 @@ def run_branches(
     """
     failures: dict[int, tuple[str, str]] = {}
     progress = _Progress(task, len(branches))
+    records = branch_buffer(task)  # provenance records, written per output directory
 
     def record(branch: int, kind: str, payload: Any) -> None:
         if kind == "waiting" and waiting is None:
@@ -201,19 +206,25 @@ def run_branches(
             waiting[branch] = payload
         elif kind == "failed":
             failures[branch] = payload
+        elif records is not None:
+            records.add_branch(task, branch, payload)
         progress.step(kind)
 
-    if workers <= 1 or len(branches) <= 1:
-        with hold_slot():
-            for b in branches:
-                record(b, *attempt_branch(task, b))
-    else:
-        # this process only waits for its workers: its slot of the run is theirs meanwhile
-        give_back_slot()
-        size = min(workers, len(branches))
-        with ForkPool(lambda b: attempt_branch(task, b), size, hold=hold_slot) as pool:
-            for b, outcome in pool.map_unordered(branches):
-                record(b, *outcome)
+    try:
+        if workers <= 1 or len(branches) <= 1:
+            with hold_slot():
+                for b in branches:
+                    record(b, *attempt_branch(task, b))
+        else:
+            # this process only waits for its workers: its slot of the run is theirs meanwhile
+            give_back_slot()
+            size = min(workers, len(branches))
+            with ForkPool(lambda b: attempt_branch(task, b), size, hold=hold_slot) as pool:
+                for b, outcome in pool.map_unordered(branches):
+                    record(b, *outcome)
+    finally:
+        if records is not None:
+            records.flush()  # also when interrupted: the branches that finished keep theirs
     progress.finish()
     return failures
 

@@ -155,6 +155,7 @@ class FSSpecFileInterface(RemoteFileInterface):
                 posixpath.basename(i["name"].rstrip("/")),
                 i.get("type") == "directory",
                 i.get("size"),
+                _to_stat(i).st_mtime or None,
             )
             for i in infos
             if i["name"].rstrip("/") != path

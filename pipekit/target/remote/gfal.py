@@ -260,7 +260,8 @@ class GFALFileInterface(RemoteFileInterface):
                 continue
             isdir = stat_module.S_ISDIR(st.st_mode) if st is not None else None
             entries.append(
-                ListEntry(dirent.d_name, isdir, int(st.st_size) if st is not None else None)
+                ListEntry(dirent.d_name, isdir, int(st.st_size) if st is not None else None,
+                          float(st.st_mtime) if st is not None and st.st_mtime else None)
             )
         return entries
 

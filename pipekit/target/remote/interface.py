@@ -95,11 +95,13 @@ class RemoteStat:
 
 @dataclass
 class ListEntry:
-    """One entry of a directory listing; *isdir* is None when the backend cannot tell cheaply."""
+    """One entry of a directory listing; *isdir* is None when the backend cannot tell cheaply,
+    *size* and *mtime* (epoch seconds) when the listing does not say."""
 
     name: str
     isdir: bool | None = None
     size: int | None = None
+    mtime: float | None = None
 
 
 def split_scheme(uri: str) -> tuple[str, str]:
