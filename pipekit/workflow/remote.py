@@ -207,7 +207,8 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
     def new_plan(self, tag: str, job_nums: list[int]) -> SubmissionPlan:
         return SubmissionPlan(tag=tag, directory=os.path.join(self.jobs_directory(), tag),
                               job_nums=list(job_nums), job_name=self.job_name(tag),
-                              cwd=os.getcwd(), parallel=self.task.max_parallel_jobs())
+                              cwd=os.getcwd(), parallel=self.task.max_parallel_jobs(),
+                              first_index=self.job_manager.first_array_index)
 
     def job_name(self, tag: str) -> str:
         """The batch job name of submission *tag*: how a lost submission is found again."""
