@@ -16,9 +16,8 @@ Slurm: :class:`SlurmJobManager` (sbatch / squeue / sacct / scontrol / scancel),
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import luigi
 
@@ -42,6 +41,7 @@ from pipekit.job.base import (
     SubmissionPlan,
     config_seconds,
 )
+from pipekit.job.resources import ResourceJobConfig, read_resources
 from pipekit.job.states import StateVocabulary, signal_exit_code
 from pipekit.parameter import NO_STR
 from pipekit.shell import run_command
@@ -86,16 +86,10 @@ def get_slurm_version() -> tuple[int, ...] | None:
 
 
 @dataclass
-class SlurmJobConfig(JobConfig):
-    """:class:`JobConfig` plus the Slurm resources of a submission (None: the cluster default)."""
+class SlurmJobConfig(ResourceJobConfig):
+    """:class:`ResourceJobConfig` (walltime, memory, cpus, gpus) plus the Slurm partition."""
 
     partition: str | None = None
-    #: time limit per job: seconds, or a duration such as "2h" or "01:30:00"
-    walltime: Any = None
-    #: memory per job, as sbatch --mem takes it ("2G", "500M")
-    memory: str | None = None
-    cpus: int | None = None
-    gpus: int | None = None
 
 
 def sbatch_resource_args(config: SlurmJobConfig) -> list[str]:
@@ -121,17 +115,8 @@ class SlurmJobFileFactory(BaseJobFileFactory):
 
     def new_config(self) -> SlurmJobConfig:
         """A config with the defaults of the ``[slurm]`` section of law.cfg."""
-        cfg = Config.instance()
-        get = cfg.get_expanded
-        config = SlurmJobConfig(
-            partition=get("slurm", "partition", None),
-            walltime=get("slurm", "walltime", None),
-            memory=get("slurm", "memory", None),
-            cpus=cfg.get_expanded_int("slurm", "cpus", None),
-            gpus=cfg.get_expanded_int("slurm", "gpus", None),
-        )
-        config.extra_args = shlex.split(get("slurm", "sbatch_args", None) or "")
-        return config
+        config = SlurmJobConfig(partition=Config.instance().get_expanded("slurm", "partition", None))
+        return read_resources(config, "slurm", "sbatch_args")
 
     def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
         n = len(plan)
