@@ -256,11 +256,14 @@ class ArrayJobManager(BaseJobManager):
     def cancel_command(self, job_ids: list[str]) -> list[str]:
         """The command that cancels *job_ids* (at most :attr:`cancel_chunk` of them)."""
 
+    def cancel_refusal_is_harmless(self, stderr: str) -> bool:
+        """Whether a failed cancel command only said that the jobs already ended."""
+        return False
+
     def cancel(self, job_ids: Sequence[str]) -> None:
         ids = list(job_ids)
         for i in range(0, len(ids), self.cancel_chunk):
             cmd = self.cancel_command(ids[i:i + self.cancel_chunk])
-            try:
-                self.run(cmd)
-            except CommandError as e:
-                raise JobError(f"{cmd[0]} failed: {e}") from None
+            proc = self.run(cmd, check=False)
+            if proc.returncode != 0 and not self.cancel_refusal_is_harmless(proc.stderr):
+                raise JobError(f"{cmd[0]} failed: {CommandError(cmd, proc.returncode, proc.stderr)}")
