@@ -136,3 +136,12 @@ def test_bsub_and_version_lines_are_read():
 def test_every_state_and_termination_reason_has_a_documented_meaning():
     for vocabulary in (st.LSF_STATES, st.LSF_EXIT_REASONS):
         assert all(row.meaning for row in vocabulary.rows())
+
+
+def test_docs_lsf_md_lists_every_state_and_termination_reason_with_its_reason():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "lsf.md").read_text()
+    for vocabulary in (st.LSF_STATES, st.LSF_EXIT_REASONS):
+        for row in vocabulary.rows():
+            assert f"| `{row.name}` | {row.status} | {row.reason or '—'} |" in docs

@@ -189,3 +189,16 @@ def test_qsub_output_and_version_are_read():
 def test_every_failed_code_and_state_letter_has_a_documented_meaning():
     for vocabulary in (st.SGE_STATES, st.SGE_FAILED):
         assert all(row.meaning for row in vocabulary.rows())
+
+
+def test_docs_sge_md_lists_every_state_letter_and_failed_code_with_its_reason():
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sge.md").read_text()
+    for row in st.SGE_STATES.rows():
+        assert f"| `{row.name}` | {row.status} | {row.reason or '—'} |" in docs
+    documented = {}
+    for codes, status, reason in re.findall(r"^\| ([\d, ]+) \| (\w+) \| ([\w—]+) \|", docs, re.M):
+        documented.update({c.strip(): (status, reason) for c in codes.split(",")})
+    assert documented == {row.name: (row.status, row.reason or "—") for row in st.SGE_FAILED.rows()}
