@@ -156,7 +156,8 @@ def test_a_killed_submitter_reattaches_and_one_killed_after_bsub_is_recovered_by
         tmp_path, cluster):
     bin_dir, state = cluster
     out = tmp_path / "out"
-    args = ("--out", str(out), "--n", "4", "--sleep", "2")
+    # long enough that the jobs still run when the re-run starts, also on a loaded machine
+    args = ("--out", str(out), "--n", "4", "--sleep", "8")
     # bsub queues the array, then the submitting process dies before it records the id
     (state / "bsub_kills_parent").write_text("")
     crashed = pipekit(tmp_path, bin_dir, *args)

@@ -106,7 +106,7 @@ def test_qdel_of_a_running_task_is_detected_as_cancelled_and_resubmitted(tmp_pat
 
 
 def test_killed_submitter_rerun_reattaches_and_submits_nothing_twice(tmp_path, out, sge_shims):
-    args = ("--out", str(out), "--n", "4", "--sleep", "4", *FAST)
+    args = ("--out", str(out), "--n", "4", "--sleep", "8", *FAST)  # still running at the re-run
     proc = start_pipekit(tmp_path, "SgeChars", *args, shims=sge_shims)
     try:
         wait_for(lambda: any(j["state"] == "running" for j in jobs(out).values()), 90, "jobs to run")
