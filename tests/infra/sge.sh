@@ -215,12 +215,20 @@ start() {
     status
 }
 
+running() { kill -0 "$1" 2>/dev/null && ! ps -o stat= -p "$1" | grep -q Z; }
+
 stop() {
+    local qm=""
+    alive $QM_PID && qm=$(cat $QM_PID)
     stop_pid "$(ex_pid)"
-    # qconf -km asks the qmaster to shut down cleanly (berkeleydb spool); by PID if it will not
-    if alive $QM_PID; then qconf -km >/dev/null 2>&1 || true; fi
-    for _ in $(seq 100); do alive $QM_PID || break; sleep 0.1; done
-    stop_pid $QM_PID
+    [ -n "$qm" ] || return 0
+    # qconf -km shuts the qmaster down cleanly (berkeleydb spool); it removes its pid file before
+    # it has exited, so wait for the process itself, and end it by PID if it will not go
+    qconf -km >/dev/null 2>&1 || kill "$qm" 2>/dev/null || true
+    for _ in $(seq 200); do running "$qm" || break; sleep 0.1; done
+    if running "$qm"; then kill "$qm" 2>/dev/null || true; sleep 2; fi
+    if running "$qm"; then kill -9 "$qm" 2>/dev/null || true; fi
+    rm -f $QM_PID
 }
 
 status() {
