@@ -1,6 +1,6 @@
 """
 The 50-branch Grid Engine workflow of the closing note, on the real cell of
-``tests/infra/sge.sh`` (root needed; it is started when it is not running): 50 branches in 10
+``tests/infra/sge.sh`` (root needed; started when it is not running, and then stopped again): 50 branches in 10
 jobs (``--tasks-per-job 5``), polling every *poll* seconds. Reports the wall time of
 ``pipekit run`` and how often it called qsub, qstat, qacct and qdel (PATH shims that log each
 call and exec the real command). pipekit only: law has no Grid Engine backend.
@@ -57,13 +57,18 @@ def main(argv: list[str] | None = None) -> int:
 
     import sge_helpers
 
-    if not sge_helpers.cell_running():
+    started = not sge_helpers.cell_running()
+    if started:
         reason = sge_helpers.infra("start")
         if reason:
             print(reason, file=sys.stderr)
             return 1
     os.chdir(ROOT)
-    rows = [run_once(args.branches, args.tasks_per_job, args.poll) for _ in range(args.repeat)]
+    try:
+        rows = [run_once(args.branches, args.tasks_per_job, args.poll) for _ in range(args.repeat)]
+    finally:
+        if started:  # leave the machine as it was found
+            sge_helpers.infra("stop")
     jobs = -(-args.branches // args.tasks_per_job)
     print(f"Grid Engine: {args.branches} branches in {jobs} jobs, poll {args.poll}, "
           f"{args.repeat} run(s)")
