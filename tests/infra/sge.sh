@@ -90,11 +90,17 @@ EOF
 }
 
 host_aliases() {
-    # 127.0.0.1 resolves back to "localhost" while the host calls itself "$HOST": without an
-    # alias the qmaster refuses its own clients ("IP based host name resolving localhost doesn't
-    # match client host name ..."). SGE's own aliases file fixes that without touching /etc/hosts.
-    local back
-    back=$(getent hosts 127.0.0.1 | awk '{print $2}' | head -1)
+    # the host's address may resolve back to another name than the host calls itself (here
+    # 127.0.0.1 -> "localhost" while the host is "vm"): the qmaster then refuses its own clients
+    # ("IP based host name resolving localhost doesn't match client host name ..."). Grid
+    # Engine's own aliases file fixes that without touching /etc/hosts.
+    local ip back
+    ip=$(getent hosts "$HOST" | awk '{print $1; exit}')
+    if [ -z "$ip" ]; then
+        echo "the host name '$HOST' does not resolve; Grid Engine needs it (add it to /etc/hosts)" >&2
+        return 1
+    fi
+    back=$(getent hosts "$ip" | awk '{print $2; exit}')
     if [ -n "$back" ] && [ "$back" != "$HOST" ]; then
         echo "$HOST $back" > $COMMON/host_aliases
     else
