@@ -87,7 +87,7 @@ def kill_all(state_dir: Path) -> None:
 def _signal(element: dict, sig: int) -> None:
     """Send *sig* to the element's process group (not to the runner that records its end)."""
     pid_file = Path(element["exit_file"] + ".pid")
-    for _ in range(50):
+    for _ in range(600):  # the runner writes it at once; a loaded machine may take seconds
         if pid_file.exists() and pid_file.read_text().strip():
             break
         time.sleep(0.05)
@@ -153,8 +153,7 @@ class Cluster:
         memlimit = self.dir / "memlimit.json"
         if memlimit.exists() and json.loads(memlimit.read_text()).get("index") == index:
             memlimit.unlink()
-            time.sleep(0.3)  # it started, as a job does before it grows past its limit
-            _signal(element, signal.SIGKILL)
+            _signal(element, signal.SIGKILL)  # once it runs, as a job grows past its limit
             element["reason"] = "TERM_MEMLIMIT: job killed after reaching LSF memory usage limit"
 
     def visible(self) -> dict[str, dict]:

@@ -67,10 +67,11 @@ def test_parameter_values_reach_the_task_verbatim_and_nothing_is_executed(tmp_pa
 
 def test_a_failing_branch_is_resubmitted_alone_and_an_always_failing_one_fails_the_workflow(
         tmp_path, out, sge_shims):
-    # branches 2 and 3 share a job; only 2 fails on its first attempt
+    # branches 2 and 3 share a job; only 2 fails on its first attempt. Branch 5 (always
+    # failing) is slow, so that the workflow ends failed only after branch 2's retry is done
     proc = run_pipekit(tmp_path, "SgeChars", "--out", str(out), "--n", "6", "--tasks-per-job", "2",
-                       "--fail-once", "2", "--always-fail", "5", "--retries", "1", *FAST,
-                       shims=sge_shims)
+                       "--fail-once", "2", "--always-fail", "5", "--retries", "1", "--sleep", "5",
+                       "--slow", "5", *FAST, shims=sge_shims)
     assert proc.returncode == 1, proc.stdout
     assert outputs(out) == expected(6, skip=(5,))
     assert "branch 5 always fails" in proc.stdout and "failed after 2 attempt(s)" in proc.stdout
