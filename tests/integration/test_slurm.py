@@ -233,7 +233,9 @@ def test_acceptance_ends_the_loop_early_and_leaves_the_slow_job_running(tmp_path
 
 
 def test_print_status_shows_job_states_and_log_paths(tmp_path, out):
-    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--retries", "0", *FAST)
+    # the failing branch is slow: the workflow ends failed only after the others finished
+    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--retries", "0", "--sleep", "3",
+            "--slow", "2", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
     assert run.returncode == 40
     status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
