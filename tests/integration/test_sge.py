@@ -72,7 +72,7 @@ def test_a_failing_branch_is_resubmitted_alone_and_an_always_failing_one_fails_t
     proc = run_pipekit(tmp_path, "SgeChars", "--out", str(out), "--n", "6", "--tasks-per-job", "2",
                        "--fail-once", "2", "--always-fail", "5", "--retries", "1", "--sleep", "5",
                        "--slow", "5", *FAST, shims=sge_shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout  # a failed task: luigi retcode 40, as law
     assert outputs(out) == expected(6, skip=(5,))
     assert "branch 5 always fails" in proc.stdout and "failed after 2 attempt(s)" in proc.stdout
     ledger = jobs(out)
@@ -144,7 +144,7 @@ def test_a_task_over_its_walltime_fails_with_reason_walltime(tmp_path, out):
     (tmp_path / "law.cfg").write_text("[sge]\nwalltime: 2s\n")
     proc = run_pipekit(tmp_path, "SgeChars", "--out", str(out), "--n", "1", "--sleep", "40",
                        "--retries", "0", *FAST)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout  # a failed task: luigi retcode 40, as law
     job = jobs(out)[0]
     assert job["state"] == "failed" and job["reason"] == "walltime", job
     assert "failed 37" in job["error"]
@@ -155,7 +155,7 @@ def test_a_task_in_error_state_fails_with_its_reason_and_is_deleted(tmp_path, ou
     (tmp_path / "law.cfg").write_text("[sge]\nqsub_args: -i /nonexistent/stdin\n")
     proc = run_pipekit(tmp_path, "SgeChars", "--out", str(out), "--n", "1", "--retries", "0",
                        *FAST)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout  # a failed task: luigi retcode 40, as law
     job = jobs(out)[0]
     assert job["state"] == "failed" and job["reason"] == "node_failure", job
     assert "/nonexistent/stdin" in job["error"]
