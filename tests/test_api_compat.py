@@ -36,6 +36,9 @@ SUBPACKAGES = {
         "get_htcondor_version",
     ],
     "slurm": ["SlurmWorkflow", "SlurmJobManager", "SlurmJobFileFactory", "get_slurm_version"],
+    "lsf": ["LSFWorkflow", "LSFJobManager", "LSFJobFileFactory", "get_lsf_version"],
+    # law has no Grid Engine package; pipekit's follows the names of its lsf and slurm packages
+    "sge": ["SGEWorkflow", "SGEJobManager", "SGEJobFileFactory", "get_sge_version"],
     "docker": ["DockerSandbox"],
     "singularity": ["SingularitySandbox"],
     "gfal": ["GFALFileInterface"],
@@ -201,11 +204,12 @@ def test_workflow_and_interactive_options_are_command_line_options():
     assert set(INTERACTIVE_OPTIONS) <= set(RUN_OPTIONS)
 
 
-@pytest.mark.parametrize("system", ["slurm", "htcondor"])
-def test_remote_workflow_options_and_hooks(system):
-    cls = resolve(
-        f"pipekit.{system}.{'SlurmWorkflow' if system == 'slurm' else 'HTCondorWorkflow'}"
-    )
+@pytest.mark.parametrize("system, workflow", [
+    ("slurm", "SlurmWorkflow"), ("htcondor", "HTCondorWorkflow"), ("lsf", "LSFWorkflow"),
+    ("sge", "SGEWorkflow"),
+])
+def test_remote_workflow_options_and_hooks(system, workflow):
+    cls = resolve(f"pipekit.{system}.{workflow}")
     params = {name for name, _ in cls.get_params()}
     assert set(REMOTE_OPTIONS) <= params, sorted(set(REMOTE_OPTIONS) - params)
     missing = [f"{system}_{hook}" for hook in BATCH_HOOKS

@@ -29,7 +29,6 @@ OTHER_ISSUES = {
         "delegate_myproxy", "get_myproxy_info", "get_ce_endpoint", "ensure_vomsproxy")},
     ("git", None): 14,
     ("mercurial", None): 14,
-    ("lsf", None): 15,
 }
 
 

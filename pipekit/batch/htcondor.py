@@ -26,7 +26,6 @@ materialization, condor_rm arguments) is in :mod:`pipekit.batch.htcondor_status`
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from typing import Any, Sequence
@@ -263,8 +262,7 @@ class HTCondorWorkflowProxy(BaseRemoteWorkflowProxy):
         if getattr(config, "shared_filesystem", True):
             # HTCondor starts jobs with an almost empty environment (Slurm passes all of it):
             # forward pipekit's own variables, e.g. LAW_CONFIG_FILE
-            config.env.update({k: v for k, v in os.environ.items()
-                               if k.startswith(("LAW_", "PIPEKIT_")) and re.match(r"^\w+$", k)})
+            config.env.update(self.pipekit_environment())
         elif config.python == sys.executable and not cfg.get_expanded("job", "python_executable", None):
             config.python = "python3"  # the submitting interpreter's path rarely exists there
 

@@ -16,48 +16,57 @@ Slurm: :class:`SlurmJobManager` (sbatch / squeue / sacct / scontrol / scancel),
 from __future__ import annotations
 
 import re
-import shlex
-import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import luigi
 
 from pipekit.config import Config
 from pipekit.errors import CommandError, JobError, UsageError
+from pipekit.job.arrays import ArrayIds, ArrayJobManager
 from pipekit.job.base import (
+    CANCELLED,
+    EXIT_CODE,
     FAILED,
     FINISHED,
+    NODE_FAILURE,
+    OOM,
     PENDING,
+    PREEMPTED,
     RUNNING,
+    WALLTIME,
     BaseJobFileFactory,
-    BaseJobManager,
     JobConfig,
     JobState,
     SubmissionPlan,
     config_seconds,
 )
+from pipekit.job.resources import ResourceJobConfig, read_resources
+from pipekit.job.states import StateVocabulary, signal_exit_code
 from pipekit.parameter import NO_STR
 from pipekit.shell import run_command
 from pipekit.workflow.remote import BaseRemoteWorkflow, BaseRemoteWorkflowProxy
 
 __all__ = ["SlurmJobConfig", "SlurmJobManager", "SlurmJobFileFactory", "SlurmWorkflow",
-           "SlurmWorkflowProxy", "get_slurm_version", "map_slurm_state"]
+           "SlurmWorkflowProxy", "get_slurm_version", "map_slurm_state", "SLURM_STATES"]
 
-_STATES = {
-    PENDING: {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"},
-    RUNNING: {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING", "RESIZING", "SUSPENDED", "STOPPED"},
-    FINISHED: {"COMPLETED"},
-    FAILED: {"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",
-             "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED"},
-}
-_STATE_MAP = {native: status for status, natives in _STATES.items() for native in natives}
+#: Slurm's job states (squeue %T, sacct State, scontrol JobState) and what they mean to pipekit
+SLURM_STATES = StateVocabulary("Slurm", {
+    PENDING: dict.fromkeys(("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
+                            "RESV_DEL_HOLD")),
+    RUNNING: dict.fromkeys(("RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING", "RESIZING",
+                            "SUSPENDED", "STOPPED")),
+    FINISHED: {"COMPLETED": None},
+    FAILED: {"FAILED": EXIT_CODE, "CANCELLED": CANCELLED, "TIMEOUT": WALLTIME,
+             "NODE_FAIL": NODE_FAILURE, "PREEMPTED": PREEMPTED, "BOOT_FAIL": NODE_FAILURE,
+             "DEADLINE": WALLTIME, "OUT_OF_MEMORY": OOM, "SPECIAL_EXIT": EXIT_CODE,
+             "REVOKED": CANCELLED},
+})
 
 
 def map_slurm_state(native: str) -> str | None:
     """pipekit's status for a Slurm job state (``"CANCELLED by 0"`` -> failed); None if unknown."""
-    word = native.strip().split(" ")[0].rstrip("+").upper()
-    return _STATE_MAP.get(word)
+    return SLURM_STATES.status(native)
 
 
 _slurm_version: tuple[int, ...] | None = None
@@ -77,16 +86,10 @@ def get_slurm_version() -> tuple[int, ...] | None:
 
 
 @dataclass
-class SlurmJobConfig(JobConfig):
-    """:class:`JobConfig` plus the Slurm resources of a submission (None: the cluster default)."""
+class SlurmJobConfig(ResourceJobConfig):
+    """:class:`ResourceJobConfig` (walltime, memory, cpus, gpus) plus the Slurm partition."""
 
     partition: str | None = None
-    #: time limit per job: seconds, or a duration such as "2h" or "01:30:00"
-    walltime: Any = None
-    #: memory per job, as sbatch --mem takes it ("2G", "500M")
-    memory: str | None = None
-    cpus: int | None = None
-    gpus: int | None = None
 
 
 def sbatch_resource_args(config: SlurmJobConfig) -> list[str]:
@@ -112,17 +115,8 @@ class SlurmJobFileFactory(BaseJobFileFactory):
 
     def new_config(self) -> SlurmJobConfig:
         """A config with the defaults of the ``[slurm]`` section of law.cfg."""
-        cfg = Config.instance()
-        get = cfg.get_expanded
-        config = SlurmJobConfig(
-            partition=get("slurm", "partition", None),
-            walltime=get("slurm", "walltime", None),
-            memory=get("slurm", "memory", None),
-            cpus=cfg.get_expanded_int("slurm", "cpus", None),
-            gpus=cfg.get_expanded_int("slurm", "gpus", None),
-        )
-        config.extra_args = shlex.split(get("slurm", "sbatch_args", None) or "")
-        return config
+        config = SlurmJobConfig(partition=Config.instance().get_expanded("slurm", "partition", None))
+        return read_resources(config, "slurm", "sbatch_args")
 
     def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
         n = len(plan)
@@ -158,26 +152,22 @@ class SlurmJobFileFactory(BaseJobFileFactory):
         return line
 
 
-class SlurmJobManager(BaseJobManager):
+class SlurmJobManager(ArrayJobManager):
     """Submits, queries and cancels Slurm jobs with the Slurm command-line tools."""
 
     batch_system = "Slurm"
+    config_section = "slurm"
+    ids = ArrayIds("_", first_index=0)
 
     def __init__(self, partition: str | None = None, timeout: float | None = None, **kwargs: Any):
-        cfg = Config.instance()
+        super().__init__(timeout=timeout)
         self.partition = partition
-        self.timeout = timeout or cfg.get_expanded_float("slurm", "command_timeout", 60.0)
-        self._accounting: bool | None = None
-        self._max_array: int | None = cfg.get_expanded_int("slurm", "max_array_size", None)
-
-    def _run(self, cmd: list[str], check: bool = True) -> Any:
-        return run_command(cmd, timeout=self.timeout, check=check)
 
     # -- submitting -----------------------------------------------------------------------------
 
     def submit_command(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
-        n = len(plan)
-        array = "0" if n == 1 else f"0-{n - 1}"
+        first, last = self.ids.index_range(plan)
+        array = str(first) if first == last else f"{first}-{last}"
         if plan.parallel:
             array += f"%{int(plan.parallel)}"
         cmd = ["sbatch", "--parsable", f"--array={array}", f"--job-name={plan.job_name}",
@@ -190,49 +180,22 @@ class SlurmJobManager(BaseJobManager):
             cmd += [str(a) for a in config.extra_args]
         return cmd + [script]
 
-    def submit(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:
-        cmd = self.submit_command(plan, script, config)
-        try:
-            out = self._run(cmd).stdout.strip()
-        except CommandError as e:
-            raise JobError(f"Slurm refused submission {plan.tag} of {len(plan)} job(s): {e}") from None
-        m = re.match(r"^(\d+)", out.splitlines()[-1] if out else "")
-        if not m:
-            raise JobError(f"cannot read a job id from the output of {cmd[0]}: {out!r}")
-        return [f"{m.group(1)}_{i}" for i in range(len(plan))]
+    def parse_submit_output(self, stdout: str) -> str | None:
+        m = re.match(r"^(\d+)", stdout.splitlines()[-1] if stdout else "")
+        return m.group(1) if m else None
 
-    def max_jobs_per_submission(self) -> int | None:
-        """Slurm's ``MaxArraySize`` (asked once; ``[slurm] max_array_size`` skips asking)."""
-        if self._max_array is None:
-            try:
-                out = self._run(["scontrol", "show", "config"]).stdout
-                m = re.search(r"^MaxArraySize\s*=\s*(\d+)", out, re.M)
-                self._max_array = int(m.group(1)) if m else 1000
-            except CommandError:
-                self._max_array = 1000
-        return max(1, self._max_array)
+    def ask_max_array_size(self) -> int | None:
+        """Slurm's ``MaxArraySize`` (``[slurm] max_array_size`` skips asking)."""
+        out = self.run(["scontrol", "show", "config"]).stdout
+        m = re.search(r"^MaxArraySize\s*=\s*(\d+)", out, re.M)
+        return int(m.group(1)) if m else None
 
     # -- querying -------------------------------------------------------------------------------
 
-    def query(self, job_ids: Sequence[str]) -> dict[str, JobState]:
-        wanted = set(job_ids)
-        if not wanted:
-            return {}
-        arrays = sorted({i.split("_")[0] for i in wanted}, key=int)
-        result, squeue_error = self._squeue(arrays)
-        missing = wanted - set(result)
-        if missing and self.has_accounting():
-            result.update(self._sacct(sorted({i.split("_")[0] for i in missing}, key=int)))
-            missing = wanted - set(result)
-        if missing and squeue_error:
-            result.update(self._scontrol(sorted({i.split("_")[0] for i in missing}, key=int),
-                                         squeue_error))
-        return {i: s for i, s in result.items() if i in wanted}
-
-    def _squeue(self, arrays: list[str]) -> tuple[dict[str, JobState], str | None]:
+    def query_queue(self, arrays: list[str]) -> tuple[dict[str, JobState], str | None]:
         cmd = ["squeue", "--noheader", "--array", "--states=all", "--format=%i|%T|%r",
                f"--jobs={','.join(arrays)}"]
-        proc = self._run(cmd, check=False)
+        proc = self.run(cmd, check=False)
         if proc.returncode != 0:
             if "invalid job id" in proc.stderr.lower():
                 return {}, None  # all of them left the queue
@@ -246,25 +209,19 @@ class SlurmJobManager(BaseJobManager):
             reason = parts[2] if len(parts) > 2 and parts[2] not in ("None", "") else None
             for job_id in _expand_ids(parts[0]):
                 out[job_id] = JobState(job_id, status or FAILED, None,
-                                       reason if status == FAILED or status is None else None, "squeue")
+                                       reason if status == FAILED or status is None else None,
+                                       "squeue", reason=SLURM_STATES.reason(parts[1]))
         return out, None
 
-    def has_accounting(self) -> bool:
-        """
-        False once ``sacct`` said that accounting is disabled (no slurmdbd); it is then not
-        asked again. Learnt from the first real sacct call, so it costs no extra command.
-        """
-        return self._accounting is not False
-
-    def _sacct(self, arrays: list[str]) -> dict[str, JobState]:
+    def query_accounting(self, arrays: list[str]) -> dict[str, JobState]:
         cmd = ["sacct", "--noheader", "--parsable2", "--allocations",
                "--format=JobID,State,ExitCode", f"--jobs={','.join(arrays)}"]
-        proc = self._run(cmd, check=False)
+        proc = self.run(cmd, check=False)
         if proc.returncode != 0:
             if "disabled" in proc.stderr.lower():
-                self._accounting = False
+                self.accounting_answered(False)
             return {}  # slurmdbd unreachable: the exit-status files answer instead
-        self._accounting = True
+        self.accounting_answered(True)
         out: dict[str, JobState] = {}
         for line in proc.stdout.splitlines():
             parts = line.strip().split("|")
@@ -272,20 +229,23 @@ class SlurmJobManager(BaseJobManager):
                 continue
             status = map_slurm_state(parts[1])
             code = _exit_code(parts[2])
+            reason = SLURM_STATES.reason(parts[1])
             if status == FINISHED and code:
-                status = FAILED
+                status, reason = FAILED, EXIT_CODE
             out[parts[0]] = JobState(parts[0], status or FAILED, code,
-                                     parts[1] if status != FINISHED else None, "sacct")
+                                     parts[1] if status != FINISHED else None, "sacct",
+                                     reason=reason)
         return out
 
-    def _scontrol(self, arrays: list[str], squeue_error: str) -> dict[str, JobState]:
+    def query_fallback(self, arrays: list[str], queue_error: str) -> dict[str, JobState]:
+        """``scontrol show job`` per array, when squeue itself failed."""
         out: dict[str, JobState] = {}
         for array in arrays:
-            proc = self._run(["scontrol", "--oneliner", "show", "job", array], check=False)
+            proc = self.run(["scontrol", "--oneliner", "show", "job", array], check=False)
             if proc.returncode != 0:
                 if "invalid job id" in proc.stderr.lower():
                     continue
-                raise JobError(f"squeue and scontrol failed: {squeue_error}")
+                raise JobError(f"squeue and scontrol failed: {queue_error}")
             for line in proc.stdout.splitlines():
                 f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
                 if "JobState" not in f:
@@ -295,52 +255,30 @@ class SlurmJobManager(BaseJobManager):
                 status = map_slurm_state(f["JobState"])
                 code = _exit_code(f.get("ExitCode", ""))
                 out[job_id] = JobState(job_id, status or FAILED, code,
-                                       f.get("Reason") if status == FAILED else None, "scontrol")
+                                       f.get("Reason") if status == FAILED else None, "scontrol",
+                                       reason=SLURM_STATES.reason(f["JobState"]))
         return out
 
-    def find_submission(self, plan: SubmissionPlan) -> list[str] | None:
+    def find_in_queue(self, job_name: str) -> list[str]:
         cmd = ["squeue", "--noheader", "--array", "--states=all", "--format=%i",
-               f"--name={plan.job_name}"]
-        try:
-            ids = [i for line in self._run(cmd).stdout.split() for i in _expand_ids(line)]
-        except CommandError as e:
-            raise JobError(f"cannot tell whether submission {plan.tag} reached Slurm: {e}") from None
-        if not ids and self.has_accounting():
-            ids = self._find_in_accounting(plan.job_name)
-        if not ids:
-            return None
-        array = ids[0].split("_")[0]
-        return [f"{array}_{i}" for i in range(len(plan))]
+               f"--name={job_name}"]
+        return [i for line in self.run(cmd).stdout.split() for i in _expand_ids(line)]
 
-    def _find_in_accounting(self, job_name: str, attempts: int = 5, delay: float = 2.0) -> list[str]:
-        """
-        Job ids named *job_name* in sacct. slurmctld hands job records to slurmdbd
-        asynchronously, so a job that ended seconds ago may not be there yet: ask a few times
-        before concluding that the submission never reached Slurm (which would submit it again).
-        """
+    def find_in_accounting(self, job_name: str) -> list[str] | None:
         cmd = ["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobID",
                f"--name={job_name}", "--starttime=1970-01-01"]
-        for attempt in range(attempts):
-            proc = self._run(cmd, check=False)
-            if proc.returncode != 0 and "disabled" in proc.stderr.lower():
-                self._accounting = False
-                return []
-            ids = [i for line in proc.stdout.split() for i in _expand_ids(line)] if proc.returncode == 0 else []
-            if ids:
-                return ids
-            if attempt + 1 < attempts:
-                time.sleep(delay)
-        return []
+        proc = self.run(cmd, check=False)
+        if proc.returncode != 0 and "disabled" in proc.stderr.lower():
+            self.accounting_answered(False)
+            return None
+        if proc.returncode != 0:
+            return []
+        return [i for line in proc.stdout.split() for i in _expand_ids(line)]
 
     # -- cancelling -----------------------------------------------------------------------------
 
-    def cancel(self, job_ids: Sequence[str]) -> None:
-        ids = list(job_ids)
-        for i in range(0, len(ids), 500):  # keeps command lines short, independent of job count
-            try:
-                self._run(["scancel", *ids[i:i + 500]])
-            except CommandError as e:
-                raise JobError(f"scancel failed: {e}") from None
+    def cancel_command(self, job_ids: list[str]) -> list[str]:
+        return ["scancel", *job_ids]
 
 
 def _exit_code(raw: str) -> int | None:
@@ -349,7 +287,7 @@ def _exit_code(raw: str) -> int | None:
     if not m:
         return None
     code, sig = int(m.group(1)), int(m.group(2))
-    return 128 + sig if sig and not code else code
+    return signal_exit_code(sig) if sig and not code else code
 
 
 def _expand_ids(raw: str) -> list[str]:
@@ -358,12 +296,7 @@ def _expand_ids(raw: str) -> list[str]:
     m = re.match(r"^(\d+)_\[([^\]]*)\]$", raw)
     if not m:
         return [raw] if raw else []
-    out = []
-    for part in m.group(2).split("%")[0].split(","):
-        a, _, b = part.partition("-")
-        if a.isdigit():
-            out += [f"{m.group(1)}_{i}" for i in range(int(a), int(b or a) + 1)]
-    return out
+    return SlurmJobManager.ids.expand(m.group(1), m.group(2))
 
 
 class SlurmWorkflowProxy(BaseRemoteWorkflowProxy):

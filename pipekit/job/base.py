@@ -149,21 +149,29 @@ class SubmissionPlan:
     cwd: str
     #: most jobs of this submission that may run at the same time (None: no limit)
     parallel: int | None = None
+    #: the batch system's index of the first job (Slurm and HTCondor 0, Grid Engine and LSF 1):
+    #: files are named by that index, so that the batch system's own placeholder for it
+    #: (``$TASK_ID``, ``%I``) names the same files as :meth:`spec_file` of a plan position
+    first_index: int = 0
 
     def __len__(self) -> int:
         return len(self.job_nums)
 
+    def _name(self, index: int | str) -> int | str:
+        return self.first_index + index if isinstance(index, int) else index
+
     def spec_file(self, index: int | str) -> str:
-        """The job spec of array index *index* (a number, or a batch-system placeholder)."""
-        return os.path.join(self.directory, f"spec_{index}.json")
+        """The job spec of plan position *index* (0 = ``job_nums[0]``; a string: a batch-system
+        placeholder for the array index, used as it is)."""
+        return os.path.join(self.directory, f"spec_{self._name(index)}.json")
 
     def status_file(self, index: int | str) -> str:
-        """The exit-status file the node writes for array index *index*."""
-        return os.path.join(self.directory, f"status_{index}.json")
+        """The exit-status file the node writes for plan position *index*."""
+        return os.path.join(self.directory, f"status_{self._name(index)}.json")
 
     def log_file(self, index: int | str) -> str:
-        """The combined stdout/stderr log of array index *index*."""
-        return os.path.join(self.directory, f"log_{index}.txt")
+        """The combined stdout/stderr log of plan position *index*."""
+        return os.path.join(self.directory, f"log_{self._name(index)}.txt")
 
 
 @dataclass
@@ -220,6 +228,8 @@ class BaseJobManager(ABC):
 
     #: name of the batch system in messages ("Slurm", "HTCondor")
     batch_system = "batch system"
+    #: the batch system's index of the first job of a submission (``SubmissionPlan.first_index``)
+    first_array_index = 0
 
     @abstractmethod
     def submit_command(self, plan: SubmissionPlan, script: str, config: JobConfig) -> list[str]:

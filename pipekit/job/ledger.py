@@ -225,13 +225,15 @@ class SubmissionLedger:
             "directory": plan.directory, "cwd": plan.cwd, "parallel": plan.parallel,
             "job_nums": list(plan.job_nums), "job_ids": None,
         }
+        if plan.first_index:
+            self.submissions[plan.tag]["first_index"] = plan.first_index
 
     def plan_of(self, tag: str) -> SubmissionPlan:
         """The plan of the recorded submission *tag*."""
         s = self.submissions[tag]
         return SubmissionPlan(tag=tag, directory=s["directory"], job_nums=list(s["job_nums"]),
                               job_name=s["job_name"], cwd=s.get("cwd", ""),
-                              parallel=s.get("parallel"))
+                              parallel=s.get("parallel"), first_index=s.get("first_index", 0))
 
     def confirm_submission(self, tag: str, job_ids: list[str | None]) -> None:
         """The submit command of *tag* returned these ids (None: submitted, id unknown)."""

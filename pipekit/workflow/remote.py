@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -207,7 +208,8 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
     def new_plan(self, tag: str, job_nums: list[int]) -> SubmissionPlan:
         return SubmissionPlan(tag=tag, directory=os.path.join(self.jobs_directory(), tag),
                               job_nums=list(job_nums), job_name=self.job_name(tag),
-                              cwd=os.getcwd(), parallel=self.task.max_parallel_jobs())
+                              cwd=os.getcwd(), parallel=self.task.max_parallel_jobs(),
+                              first_index=self.job_manager.first_array_index)
 
     def job_name(self, tag: str) -> str:
         """The batch job name of submission *tag*: how a lost submission is found again."""
@@ -271,6 +273,15 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
 
     def task_defaults(self, config: JobConfig) -> None:
         """Apply task parameters to *config* before the user's job-config hook (backends)."""
+
+    @staticmethod
+    def pipekit_environment() -> dict[str, str]:
+        """
+        pipekit's own variables of the submitting environment (``LAW_*``, ``PIPEKIT_*``, e.g.
+        ``LAW_CONFIG_FILE``), for batch systems that start jobs with an almost empty one.
+        """
+        return {k: v for k, v in os.environ.items()
+                if k.startswith(("LAW_", "PIPEKIT_")) and re.match(r"^\w+$", k)}
 
     def loop_settings(self) -> LoopSettings:
         t = self.task

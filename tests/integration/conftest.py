@@ -1,8 +1,12 @@
-"""Fixtures shared by the Slurm integration tests (helpers: ``slurm_helpers``)."""
+"""Fixtures shared by the Slurm and Grid Engine integration tests (helpers: ``slurm_helpers``,
+``sge_helpers``)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import sge_helpers
 from slurm_helpers import Shims, start_cluster
 
 
@@ -23,3 +27,28 @@ def shims(tmp_path):
 def out(tmp_path):
     """The output directory of the test's workflow."""
     return tmp_path / "out"
+
+
+@pytest.fixture(scope="session")
+def sge_cell(require_service):
+    """
+    The single-node Grid Engine of tests/infra/sge.sh, started once per session. A local
+    session that started it stops it again at its end (a machine is left as it was found);
+    in CI, .ci/run started it and it keeps running.
+    """
+    started = False
+    if os.geteuid() == 0 and not sge_helpers.cell_running():
+        reason = sge_helpers.infra("start")
+        started = reason is None
+    else:
+        reason = None if sge_helpers.cell_running() else "tests/infra/sge.sh needs root"
+    require_service("Grid Engine", reason is None, reason or "")
+    yield
+    if started and os.getenv("CI", "").lower() != "true":
+        sge_helpers.infra("stop")
+
+
+@pytest.fixture
+def sge_shims(tmp_path):
+    """PATH shims that log every qsub / qstat / qacct / qdel before running it."""
+    return sge_helpers.shims_for(tmp_path / "shims")

@@ -54,11 +54,11 @@ def slurm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 class Shims:
     """A directory of PATH shims that log each call and exec the real command."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, commands: tuple[str, ...] = COMMANDS):
         self.dir = directory
         self.log = directory / "calls.log"
         directory.mkdir(parents=True, exist_ok=True)
-        for name in COMMANDS:
+        for name in commands:
             self.write(name)
 
     def write(self, name: str, after: str = "") -> None:
@@ -110,13 +110,13 @@ def start_pipekit(cwd: Path, task: str, *args: str, shims: Shims | None = None) 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def find_ledger(out: Path) -> Path | None:
-    found = sorted(out.glob("pipekit_slurm_*/ledger.json"))
+def find_ledger(out: Path, kind: str = "slurm") -> Path | None:
+    found = sorted(out.glob(f"pipekit_{kind}_*/ledger.json"))
     return found[0] if found else None
 
 
-def ledger_jobs(out: Path) -> dict[int, dict]:
-    path = find_ledger(out)
+def ledger_jobs(out: Path, kind: str = "slurm") -> dict[int, dict]:
+    path = find_ledger(out, kind)
     if path is None:
         return {}
     try:

@@ -71,8 +71,11 @@ def test_parameter_values_reach_the_task_verbatim_and_nothing_is_executed(tmp_pa
 
 def test_failed_branch_is_resubmitted_and_an_always_failing_one_ends_the_workflow_failed(
         tmp_path, out, shims):
+    # branch 4 is slow: the workflow ends failed (tolerance 0) only after branch 2's retry ran,
+    # not while it still runs (the two retries run at the same time)
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "6", "--fail-once", "2",
-                       "--always-fail", "4", "--retries", "1", *FAST, shims=shims)
+                       "--always-fail", "4", "--retries", "1", "--sleep", "3", "--slow", "4",
+                       *FAST, shims=shims)
     assert proc.returncode == 40, proc.stdout
     # the others, including the one that failed once, are there and kept
     assert outputs(out) == expected(6, skip=(4,))
@@ -230,7 +233,9 @@ def test_acceptance_ends_the_loop_early_and_leaves_the_slow_job_running(tmp_path
 
 
 def test_print_status_shows_job_states_and_log_paths(tmp_path, out):
-    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--retries", "0", *FAST)
+    # the failing branch is slow: the workflow ends failed only after the others finished
+    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--retries", "0", "--sleep", "3",
+            "--slow", "2", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
     assert run.returncode == 40
     status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
