@@ -351,3 +351,45 @@ def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
     array = jobs[0]["job_id"].split("_")[0]
     assert shims.calls("scontrol")[-1] == f"scontrol --oneliner show job {array}"
     assert len(shims.calls("sbatch")) == 1
+
+
+def test_a_timed_out_squeue_counts_as_one_poll_failure_and_the_loop_carries_on(
+        tmp_path, out, shims):
+    (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 2\n")
+    shims.slow("squeue", 6, times=2)  # the first two status queries get no answer in time
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--poll-fails", "2",
+                       *FAST, shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert "status query failed (1/2)" in proc.stdout and "status query failed (2/2)" in proc.stdout
+    assert "timed out after 2 s" in proc.stdout
+    assert "Traceback" not in proc.stdout
+    assert outputs(out) == expected(3)
+    assert len(shims.calls("sbatch")) == 1
+
+
+def test_status_queries_timing_out_beyond_poll_fails_end_the_loop_with_the_reattach_hint(
+        tmp_path, out, shims):
+    (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 1\n")
+    shims.slow("squeue", 5)
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", "--poll-fails", "1",
+                       *FAST, shims=shims)
+    assert proc.returncode == 1, proc.stdout
+    assert "status query failed (1/1)" in proc.stdout
+    assert "failed 2 times in a row" in proc.stdout
+    assert "jobs keep running: run the same command again to attach to them" in proc.stdout
+    assert "Traceback" not in proc.stdout
+    shims.write("squeue")
+    rerun = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", *FAST, shims=shims)
+    assert rerun.returncode == 0, rerun.stdout
+    assert outputs(out) == expected(2)
+    assert len(shims.calls("sbatch")) == 1
+
+
+def test_branches_done_by_a_job_that_is_resubmitted_for_a_sibling_still_count(tmp_path, out):
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "10", "--tasks-per-job", "2",
+                       "--fail-once", "3", "--retries", "1", *FAST)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(10)
+    job = ledger_jobs(out)[1]
+    assert job["attempt"] == 2 and job["branches"] == [3]  # the retry ran only the failed one
+    assert "10 of 10 branches done" in proc.stdout
