@@ -393,3 +393,19 @@ def test_branches_done_by_a_job_that_is_resubmitted_for_a_sibling_still_count(tm
     job = ledger_jobs(out)[1]
     assert job["attempt"] == 2 and job["branches"] == [3]  # the retry ran only the failed one
     assert "10 of 10 branches done" in proc.stdout
+
+
+def test_percent_signs_in_the_output_and_working_directories_stay_literal(tmp_path, shims):
+    # Slurm would read '%j' / '%a' / '%x' of these paths as filename patterns
+    work = tmp_path / "work_%j"
+    out = tmp_path / "run_%j_%a%%x" / "out"
+    work.mkdir()
+    proc = run_pipekit(work, "Chars", "--out", str(out), "--n", "2", "--fail-once", "1",
+                       "--retries", "1", *FAST, shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(2)
+    jobs = ledger_jobs(out)
+    for job in jobs.values():  # the logs are where the ledger says, at the literal paths
+        assert "%j_%a%%x" in job["log"] and os.path.exists(job["log"]), job["log"]
+    assert "fails on its first attempt" in open(jobs[1]["history"][0]["log"]).read()
+    assert "--output=" in shims.calls("sbatch")[0] and "run_%%j_%%a%%%%x" in shims.calls("sbatch")[0]
