@@ -47,7 +47,7 @@ from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
 from pipekit.job.spec import JobSpec
 from pipekit.job.status_line import format_counts
-from pipekit.parameter import NO_FLOAT, NO_INT, DurationParameter
+from pipekit.parameter import NO_FLOAT, NO_INT, BoundedIntParameter, DurationParameter
 from pipekit.ranges import join_ranges
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileSystem
@@ -468,11 +468,12 @@ class BaseRemoteWorkflow(BaseWorkflow):
 
     retries = luigi.IntParameter(default=5, significant=False,
                                  description="resubmissions of a failed job; default: 5")
-    tasks_per_job = luigi.IntParameter(default=1, significant=False,
-                                       description="branches run by one job; default: 1")
-    parallel_jobs = luigi.IntParameter(default=NO_INT, significant=False,
-                                       description="most jobs of the workflow running at once, over "
-                                       "all its submissions; default: no limit")
+    tasks_per_job = BoundedIntParameter(default=1, minimum=1, significant=False,
+                                        description="branches run by one job; default: 1")
+    parallel_jobs = BoundedIntParameter(default=NO_INT, minimum=1, special=(NO_INT,),
+                                        hint="leave it out for no limit", significant=False,
+                                        description="most jobs of the workflow running at once, "
+                                        "over all its submissions; default: no limit")
     no_poll = luigi.BoolParameter(default=False, significant=False,
                                   description="submit and return without polling; run again to attach")
     poll_interval = DurationParameter(default=1.0, unit="m", significant=False,
@@ -484,8 +485,8 @@ class BaseRemoteWorkflow(BaseWorkflow):
     walltime = DurationParameter(default=NO_FLOAT, unit="h", significant=False,
                                  description="longest time to poll (plain numbers are hours); "
                                  "default: no limit")
-    job_workers = luigi.IntParameter(default=1, significant=False,
-                                     description="branches a job runs in parallel; default: 1")
+    job_workers = BoundedIntParameter(default=1, minimum=1, significant=False,
+                                      description="branches a job runs in parallel; default: 1")
     shuffle_jobs = luigi.BoolParameter(default=False, significant=False,
                                        description="submit jobs in random order")
     cancel_jobs = luigi.BoolParameter(default=False, significant=False,
