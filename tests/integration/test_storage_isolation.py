@@ -2,7 +2,9 @@
 XRootD requests in a helper process (pipekit/target/remote/isolation.py), against the real XRootD
 of tests/infra/xrootd.sh: processes forked from a process busy with XRootD never hang (also when
 other code of the parent started XrdCl, with its fork handler off), and a request whose client
-library stops answering is ended after request_timeout, naming the URI.
+library stops answering is ended after request_timeout, naming the URI. The helper's own
+behaviour (errors, a killed helper, forks) is tested on gfal2's file:// plugin, where a named
+pipe nobody writes to is a request that never ends.
 
 Each scenario runs in a fresh Python: XrdCl's threads and settings live once per process, and
 the forks must come from a process that really has them (or would have them, without helpers).
@@ -12,13 +14,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 
 import pytest
-from storage_helpers import XRD_DATA, backend_missing
+from storage_helpers import XRD_DATA, backend_missing, gfal2_missing
+
+from pipekit.errors import TargetMissingError, TransientRemoteError
 
 pytestmark = [pytest.mark.storage, pytest.mark.timeout(900)]
 
@@ -177,3 +183,83 @@ def test_a_fork_after_xrootd_use_outside_pipekit_does_not_hang_without_the_fork_
     # a request in the child's own process would wait forever, whatever request_timeout says
     out = python(OUTSIDE_USE, BASE, timeout=120, env={"XRD_RUNFORKHANDLER": "0"})
     assert "CHILD SEES True" in out, out
+
+
+# -- the helper on file:// (gfal2 bindings only, no server) ----------------------------------
+
+
+@pytest.fixture
+def gfal2(require_service):
+    reason = gfal2_missing()
+    require_service("gfal2 bindings", reason is None, reason or "")
+
+
+def interface(tmp_path, **kwargs):
+    from pipekit.target.remote.gfal import GFALFileInterface
+
+    kwargs.setdefault("retries", 0)
+    return GFALFileInterface(f"file://{tmp_path}", isolation="always", **kwargs)
+
+
+def helper_pid(fi) -> int:
+    return fi._local.helper.helper_pid
+
+
+def test_requests_run_in_a_helper_process_and_errors_come_back_as_they_are(gfal2, tmp_path):
+    fi = interface(tmp_path)
+    (tmp_path / "a.txt").write_text("abc")
+    assert fi.stat("/a.txt").st_size == 3
+    assert helper_pid(fi) not in (None, os.getpid())
+    with pytest.raises(TargetMissingError, match=f"file://{tmp_path}/b.txt: it does not exist"):
+        fi.stat("/b.txt")
+    fi.download("/a.txt", str(tmp_path / "copy.txt"))
+    assert (tmp_path / "copy.txt").read_text() == "abc"
+
+
+def test_a_helper_killed_between_requests_is_replaced(gfal2, tmp_path):
+    fi = interface(tmp_path)
+    assert fi.exists("/") is not None
+    first = helper_pid(fi)
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.2)
+    assert fi.exists("/") is not None
+    assert helper_pid(fi) != first
+
+
+def test_a_request_that_never_ends_is_stopped_after_its_timeout(gfal2, tmp_path, monkeypatch):
+    from pipekit.target.remote.isolation import RequestHelper
+
+    monkeypatch.setattr(RequestHelper, "grace", 0.5)
+    os.mkfifo(tmp_path / "stuck")  # opening it for reading waits for a writer forever
+    fi = interface(tmp_path, retries=1, retry_delay=0.1, transfer_timeout=1, stall_warning=0)
+    fi.exists("/")
+    stuck = helper_pid(fi)
+    t0 = time.monotonic()
+    with pytest.raises(TransientRemoteError) as e:
+        fi.download("/stuck", str(tmp_path / "out"))
+    seconds = time.monotonic() - t0
+    msg = str(e.value)
+    assert f"download of file://{tmp_path}/stuck failed after 2 attempts" in msg
+    assert "without an answer (its request helper process" in msg
+    assert 3 <= seconds < 10  # two attempts of 1 s + 0.5 s grace each (and a new helper)
+    assert not os.path.exists(f"/proc/{stuck}")  # stopped and reaped
+    assert fi.exists("/") is not None  # a fresh helper answers again
+
+
+def test_a_forked_child_starts_its_own_helper(gfal2, tmp_path):
+    fi = interface(tmp_path)
+    fi.exists("/")
+    parent_helper = helper_pid(fi)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = fi.exists("/") is not None
+            os.write(write, f"{ok} {helper_pid(fi)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    ok, child_helper = os.read(read, 100).decode().split()
+    assert ok == "True" and int(child_helper) != parent_helper
+    assert fi.exists("/") is not None and helper_pid(fi) == parent_helper  # the parent's is intact
