@@ -288,9 +288,10 @@ class RequestHelper:
                 answer = self._reader.read()
             except (EOFError, OSError):
                 code = self.proc.wait()
+                when = "while starting" if op == "start" else "during the request"
                 raise HelperFailed(
-                    f"the request helper process (pid {self.proc.pid}) ended during the request "
-                    f"({_describe(code)})"
+                    f"the request helper process (pid {self.proc.pid}) ended {when} "
+                    f"({_describe(code)}; its error output, if any, is above)"
                 ) from None
             if answer[0] == "progress":
                 last = time.monotonic()
