@@ -495,6 +495,11 @@ class JobLoop:
         return counts
 
     def _result(self, ok: bool, reason: str, active: list[JobRecord]) -> LoopResult:
+        # jobs that ended since the last query (the loop may end on a sibling's failure) leave
+        # the ledger with their final state, not "running"
+        if self.ledger.settle():
+            self.ledger.save()
+            active = [j for j in active if j.active]
         lines = []
         for job in sorted(self.failed_final.values(), key=lambda j: j.num):
             lines.append(f"job {job.num} (branches {join_ranges(job.branches)}): {job.error}; "

@@ -35,7 +35,7 @@ import luigi
 
 from pipekit.config import Config
 from pipekit.dicts import DotDict
-from pipekit.errors import UsageError, WorkflowError
+from pipekit.errors import JobError, UsageError, WorkflowError
 from pipekit.job.base import (
     CANCELLED,
     BaseJobFileFactory,
@@ -77,6 +77,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         self._manager: BaseJobManager | None = None
         self._factory: BaseJobFileFactory | None = None
         self._base_spec: JobSpec | None = None
+        self._settled = False
 
     # -- hooks and backends ---------------------------------------------------------------------
 
@@ -128,7 +129,20 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         t = self.task
         if t.cancel_jobs or t.cleanup_jobs or t.dry_run:
             return False  # these modes act on the jobs, whatever the outputs say
-        return super().complete()
+        done = super().complete()
+        if done and not self._settled:
+            self._settled = True
+            self._settle_ledger()
+        return done
+
+    def _settle_ledger(self) -> None:
+        """A complete workflow runs no job loop: settle what its ledger still lists as active."""
+        try:
+            path = self.ledger_path()
+            if os.path.exists(path):
+                SubmissionLedger.load(path).settle_and_save()
+        except (UsageError, JobError):
+            pass  # no ledger to speak of; --print-status shows why
 
     def run(self) -> None:
         t = self.task
@@ -443,6 +457,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             ledger = SubmissionLedger.load(path)
         except Exception as e:  # a broken ledger is shown, not fatal for --print-status
             return [f"{self.workflow_type} jobs: {e}"]
+        ledger.settle_and_save()  # jobs that ended while no loop watched them
         lines = [f"{self.workflow_type} jobs: {format_counts(ledger.counts())} (ledger {path})"]
         jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
         shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]

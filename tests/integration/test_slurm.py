@@ -22,6 +22,7 @@ from slurm_helpers import (
     find_ledger,
     job_states,
     ledger_jobs,
+    queue_ids,
     restart_controller,
     run_pipekit,
     slurm,
@@ -238,6 +239,9 @@ def test_print_status_shows_job_states_and_log_paths(tmp_path, out):
             "--slow", "2", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
     assert run.returncode == 40
+    # the loop ends at the first failure (tolerance 0): its siblings may still be running then
+    wait_for(lambda: not set(queue_ids()) & {j["job_id"] for j in ledger_jobs(out).values()},
+             60, "the jobs to leave the queue")
     status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
     assert status.returncode == 0, status.stdout
     assert "slurm jobs: 2 finished, 1 failed" in status.stdout
@@ -409,3 +413,41 @@ def test_percent_signs_in_the_output_and_working_directories_stay_literal(tmp_pa
         assert "%j_%a%%x" in job["log"] and os.path.exists(job["log"]), job["log"]
     assert "fails on its first attempt" in open(jobs[1]["history"][0]["log"]).read()
     assert "--output=" in shims.calls("sbatch")[0] and "run_%%j_%%a%%%%x" in shims.calls("sbatch")[0]
+
+
+def test_print_status_shows_the_final_state_of_jobs_that_ended_after_the_loop(tmp_path, out):
+    # branch 2 fails at once and ends the loop (tolerance 0) while 0 and 1 still run
+    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--sleep", "4", "--slow", "0,1",
+            "--retries", "0", *FAST)
+    run = run_pipekit(tmp_path, "Chars", *args)
+    assert run.returncode == 1, run.stdout
+    assert {ledger_jobs(out)[i]["state"] for i in (0, 1)} <= {"pending", "running"}
+    ids = {j["job_id"] for j in ledger_jobs(out).values()}
+    wait_for(lambda: not set(queue_ids()) & ids, 60, "the jobs to leave the queue")
+    status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
+    assert status.returncode == 0, status.stdout
+    assert "slurm jobs: 2 finished, 1 failed" in status.stdout
+    assert [j["state"] for j in ledger_jobs(out).values()] == ["finished", "finished", "failed"]
+
+
+def test_a_rerun_of_a_complete_workflow_settles_jobs_left_submitting(tmp_path, out, shims):
+    shims.write("sbatch", after="kill -9 $PPID")  # killed before the job ids were recorded
+    args = ("--out", str(out), "--n", "3", *FAST)
+    crashed = run_pipekit(tmp_path, "Chars", *args, shims=shims)
+    assert crashed.returncode == -signal.SIGKILL
+    assert {j["state"] for j in ledger_jobs(out).values()} == {"submitting"}
+    def ended():
+        files = [j["status_file"] for j in ledger_jobs(out).values()]
+        return all(os.path.exists(f) and json.loads(open(f).read()).get("exit_code") is not None
+                   for f in files)
+
+    wait_for(ended, 60, "the jobs to end")
+    shims.write("sbatch")
+    rerun = run_pipekit(tmp_path, "Chars", *args, shims=shims)
+    assert rerun.returncode == 0, rerun.stdout
+    assert {j["state"] for j in ledger_jobs(out).values()} == {"finished"}
+    ledger = json.loads(find_ledger(out).read_text())
+    assert {s["state"] for s in ledger["submissions"].values()} == {"submitted"}
+    status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0", shims=shims)
+    assert "slurm jobs: 3 finished" in status.stdout
+    assert len(shims.calls("sbatch")) == 1
