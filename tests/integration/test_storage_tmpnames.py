@@ -39,8 +39,8 @@ def temporaries(directory) -> list[str]:
     return sorted(n for n in os.listdir(directory) if ".pktmp-" in n) if directory.exists() else []
 
 
-def test_a_rewrite_after_a_server_crash_removes_the_temporary_of_the_cut_upload(flaky_server,
-                                                                                tmp_path):
+@pytest.mark.usefixtures("flaky_server")
+def test_a_rewrite_after_a_server_crash_removes_the_temporary_of_the_cut_upload(tmp_path):
     assert infra("xrootd", "start", env=FLAKY) is None
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(64 << 20))
