@@ -377,7 +377,7 @@ def test_status_queries_timing_out_beyond_poll_fails_end_the_loop_with_the_reatt
     shims.slow("squeue", 5)
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", "--poll-fails", "1",
                        *FAST, shims=shims)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert "status query failed (1/1)" in proc.stdout
     assert "failed 2 times in a row" in proc.stdout
     assert "jobs keep running: run the same command again to attach to them" in proc.stdout
@@ -420,7 +420,7 @@ def test_print_status_shows_the_final_state_of_jobs_that_ended_after_the_loop(tm
     args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--sleep", "4", "--slow", "0,1",
             "--retries", "0", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
-    assert run.returncode == 1, run.stdout
+    assert run.returncode == 40, run.stdout
     assert {ledger_jobs(out)[i]["state"] for i in (0, 1)} <= {"pending", "running"}
     ids = {j["job_id"] for j in ledger_jobs(out).values()}
     wait_for(lambda: not set(queue_ids()) & ids, 60, "the jobs to leave the queue")
