@@ -93,7 +93,18 @@ def _text(value: str) -> str:
     return value
 
 
+def _auto_or_boolean(value: str) -> str | bool:
+    return "auto" if value.strip().lower() == "auto" else _boolean(value)
+
+
 _SECONDS = _seconds(allow_zero=False)
+
+#: what every array backend reads from its section (pipekit/job/resources.py, job/arrays.py)
+_ARRAY_BACKEND: dict[str, Check] = {
+    "walltime": _duration, "memory": _text, "cpus": _integer(1), "gpus": _integer(0),
+    "bootstrap_file": _text, "stageout_file": _text, "max_array_size": _integer(1),
+    "command_timeout": _SECONDS,
+}
 
 #: pipekit's own sections: option -> check of its value
 SECTIONS: dict[str, dict[str, Check]] = {
@@ -102,9 +113,11 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "target": {"default_local_fs": _text, "tmp_dir": _text},
     "job": {"job_file_dir": _text, "job_file_dir_cleanup": _boolean, "python_executable": _text,
             "bootstrap_file": _text, "stageout_file": _text, "lost_job_grace": _seconds()},
-    "slurm": {"partition": _text, "walltime": _duration, "memory": _text, "cpus": _integer(1),
-              "gpus": _integer(0), "sbatch_args": _arguments, "bootstrap_file": _text,
-              "stageout_file": _text, "max_array_size": _integer(1), "command_timeout": _SECONDS},
+    "slurm": {**_ARRAY_BACKEND, "partition": _text, "sbatch_args": _arguments},
+    "sge": {**_ARRAY_BACKEND, "queue": _text, "project": _text, "parallel_environment": _text,
+            "gpu_resource": _text, "qsub_args": _arguments, "accounting": _auto_or_boolean},
+    "lsf": {**_ARRAY_BACKEND, "queue": _text, "project": _text, "memory_unit": _text,
+            "bsub_args": _arguments, "bjobs_json": _auto_or_boolean},
     "htcondor": {"universe": _text, "requirements": _text, "cpus": _integer(1), "memory": _text,
                  "disk": _text, "gpus": _integer(0), "max_runtime": _duration,
                  "accounting_group": _text, "max_idle": _integer(1), "shared_filesystem": _boolean,

@@ -36,6 +36,10 @@ BAD_VALUES = [
     ("slurm", "walltime", "forever", "not a duration"),
     ("htcondor", "max_idle", "lots", "not a whole number"),
     ("core", "sync_env", "maybe", "boolean; use True or False"),
+    ("sge", "qsub_args", '-l "h_rt=1', "no closing quotation"),
+    ("sge", "max_array_size", "-1", "must be at least 1"),
+    ("lsf", "bjobs_json", "sometimes", "boolean; use True or False"),
+    ("lsf", "walltime", "a while", "not a duration"),
 ]
 
 
@@ -73,6 +77,8 @@ def test_misspelled_options_and_sections_are_warned_about_with_the_closest_name(
         partition: short
         [luigi_core]
         worker: 2
+        [sge]
+        paralel_environment: smp
         """)
     proc = run_cli(["run", "wf.Wf", "--workflow", "local"], tmp_path)
     assert proc.returncode == 0, proc.stderr  # a warning, the run goes on
@@ -80,6 +86,8 @@ def test_misspelled_options_and_sections_are_warned_about_with_the_closest_name(
             "did you mean command_timeout?") in proc.stderr
     assert "section [slrum] is not one pipekit reads; did you mean [slurm]?" in proc.stderr
     assert "[luigi_core] worker is not an option of luigi's [core]; did you mean workers?" in proc.stderr
+    assert "[sge] paralel_environment is not an option pipekit reads; did you mean " \
+           "parallel_environment?" in proc.stderr
     assert (tmp_path / "data" / "b1.txt").exists()
 
 
@@ -100,6 +108,14 @@ def test_options_law_reads_and_sections_of_ones_own_give_no_warning(tmp_path):
         partition: short
         walltime: 2h
         sbatch_args: --qos=normal --comment="two words"
+        [sge]
+        queue: long.q
+        parallel_environment: smp
+        accounting: auto
+        [lsf]
+        memory_unit: MB
+        bjobs_json: false
+        bsub_args: -R "select[type==X86_64]"
         """)
     proc = run_cli(["run", "wf.Wf", "--workflow", "local"], tmp_path)
     assert proc.returncode == 0, proc.stderr
