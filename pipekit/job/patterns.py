@@ -18,12 +18,13 @@ from typing import Callable
 
 from pipekit.errors import UsageError
 
-__all__ = ["literal_path", "per_job_path", "BATCH_PATTERN_SYSTEMS"]
+__all__ = ["literal_path", "per_job_path", "BATCH_PATTERN_SYSTEMS", "SGE_PATH_VARIABLES",
+           "LSF_PATH_PATTERNS"]
 
 #: SGE's pseudo environment variables in -o/-e paths (qsub(1))
-_SGE_VARIABLES = re.compile(r"\$(HOME|USER|JOB_ID|JOB_NAME|HOSTNAME|TASK_ID)(?![A-Za-z0-9_])")
+SGE_PATH_VARIABLES = re.compile(r"\$(HOME|USER|JOB_ID|JOB_NAME|HOSTNAME|TASK_ID)(?![A-Za-z0-9_])")
 #: LSF's substitutions in -o/-e paths (bsub(1)); LSF has no escape for them
-_LSF_PATTERNS = re.compile(r"%[JI]")
+LSF_PATH_PATTERNS = re.compile(r"%[JI]")
 
 #: a character that no path the batch system sees contains (stands for the per-job pattern)
 _MARKER = "\x00"
@@ -53,8 +54,8 @@ def _refuse(pattern: re.Pattern, system: str) -> Callable[[str, str], str]:
 _ESCAPES: dict[str, Callable[[str, str], str]] = {
     "slurm": _slurm,
     "htcondor": _htcondor,
-    "lsf": _refuse(_LSF_PATTERNS, "LSF"),
-    "sge": _refuse(_SGE_VARIABLES, "SGE"),
+    "lsf": _refuse(LSF_PATH_PATTERNS, "LSF"),
+    "sge": _refuse(SGE_PATH_VARIABLES, "SGE"),
 }
 
 #: the batch systems :func:`literal_path` knows (lower case)
