@@ -400,11 +400,12 @@ class Config(configparser.ConfigParser):
             conv = to_bool
         try:
             return conv(value)
-        except (TypeError, ValueError):
-            name = getattr(conv, "__name__", str(conv))
+        except (TypeError, ValueError) as e:
+            name = {to_bool: "boolean; use True or False", int: "whole number",
+                    float: "number"}.get(conv, f"value ({e})")
             raise ConfigError(
-                f"[{section}] {option} = {value!r} in {self.config_file or 'the config'} "
-                f"is not a valid {name}"
+                f"{self.config_file or 'the config'}: [{section}] {option} = {value!r}: "
+                f"not a valid {name}"
             ) from None
 
     def get_expanded(self, section: str, option: str, default: Any = _MISSING, **kwargs: Any):

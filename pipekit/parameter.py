@@ -25,6 +25,7 @@ __all__ = [
     "Parameter",
     "TaskInstanceParameter",
     "OptionalBoolParameter",
+    "BoundedIntParameter",
     "DurationParameter",
     "BytesParameter",
     "CSVParameter",
@@ -115,6 +116,37 @@ class OptionalBoolParameter(luigi.BoolParameter, Parameter):
 
     def serialize(self, value: Any) -> str:
         return str(value)
+
+
+class BoundedIntParameter(luigi.IntParameter):
+    """
+    An integer of at least *minimum*; the values in *special* (law's ``NO_INT``: not set) are
+    accepted too. A smaller value is refused wherever it comes from (command line, config,
+    constructor) instead of being silently read as something else.
+    """
+
+    def __init__(self, *args: Any, minimum: int, special: tuple[int, ...] = (), hint: str = "",
+                 **kwargs: Any):
+        self.minimum = int(minimum)
+        self.special = tuple(special)
+        #: said after the refusal, e.g. "leave it out for no limit"
+        self.hint = hint
+        super().__init__(*args, **kwargs)
+
+    def parse(self, x: Any) -> int:
+        return self.normalize(super().parse(x))
+
+    def normalize(self, x: Any) -> Any:
+        if x is None or isinstance(x, bool):
+            return x
+        try:
+            n = int(x)
+        except (TypeError, ValueError):
+            raise ValueError(f"cannot read {x!r} as a whole number") from None
+        if n < self.minimum and n not in self.special:
+            hint = f"; {self.hint}" if self.hint else ""
+            raise ValueError(f"must be at least {self.minimum}, got {n}{hint}")
+        return n
 
 
 class DurationParameter(Parameter):

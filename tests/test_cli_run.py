@@ -251,3 +251,61 @@ def test_law_run_from_python_runs_the_task_as_the_command_line(work):
     assert "RESULT True True False" in res.stdout, res.stderr
     assert json.loads((work / "data" / "n7.json").read_text()) == {"in": 7, "out": 14}
     assert not (work / "data" / "n8.json").exists()  # --print-status only inspects
+
+
+SLEEPERS = '''
+import time
+import luigi
+import pipekit as law
+
+
+class Nap(law.Task):
+    i = luigi.IntParameter()
+
+    def output(self):
+        return law.LocalFileTarget(f"data/nap{self.i}.txt")
+
+    def run(self):
+        with self.output().open("w") as f:
+            f.write("half")
+            time.sleep(60)
+
+
+class Naps(law.WrapperTask):
+    def requires(self):
+        return [Nap(i=i) for i in range(2)]
+'''
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_during_parallel_tasks_prints_one_line_and_leaves_nothing(work):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from cli_helpers import cli_env, script
+
+    write(work / "naps.py", SLEEPERS)
+    # a terminal sends Ctrl-C to every process of the command's process group
+    proc = subprocess.Popen([script(), "run", "naps.Naps", "--workers", "2"], cwd=work,
+                            env=cli_env(work), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len([n for n in os.listdir(work / "data")] if (work / "data").exists() else []) < 2:
+            assert time.monotonic() < deadline, "the two tasks did not start writing"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    assert out.strip().splitlines()[-1] == "pipekit: interrupted"
+    assert not any(n.startswith("nap") for n in os.listdir(work / "data"))  # nothing half-written
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout
+    assert left.strip() == "", f"processes of the run still alive: {left}"

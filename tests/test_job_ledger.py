@@ -157,3 +157,31 @@ def test_atomic_json_writes_leave_no_temporary_files(tmp_path):
     jsonfile.write_json_atomic(str(target), {"a": [1, 2]})
     assert json.loads(target.read_text()) == {"a": [1, 2]}
     assert os.listdir(target.parent) == ["x.json"]
+
+
+def test_settle_gives_unwatched_jobs_the_state_their_exit_status_file_records(tmp_path):
+    import json
+
+    from pipekit.job.base import SubmissionPlan
+    from pipekit.job.ledger import SUBMITTING
+
+    ledger = SubmissionLedger(str(tmp_path / "ledger.json"))
+    jobs = [ledger.new_job([i]) for i in range(4)]
+    plan = SubmissionPlan(tag="t1", directory=str(tmp_path), job_nums=[j.num for j in jobs],
+                          job_name="pk_t1", cwd=str(tmp_path))
+    ledger.begin_submission(plan, {j.num: j.branches for j in jobs})  # submitter killed here
+    statuses = [{"exit_code": 0}, {"exit_code": 3, "error": "branch 1: boom"},
+                {"exit_code": 4, "stageout": "running"}, None]  # 2 still stages out, 3 runs
+    for i, info in enumerate(statuses):
+        if info is not None:
+            (tmp_path / f"status_{i}.json").write_text(json.dumps(info))
+    assert ledger.settle() == 2
+    assert [j.state for j in jobs] == ["finished", "failed", SUBMITTING, SUBMITTING]
+    assert (jobs[1].exit_code, jobs[1].error, jobs[1].reason) == (3, "branch 1: boom", "exit_code")
+    # jobs 2 and 3 may still be in the queue: the next run looks for the submission by name
+    assert ledger.submissions["t1"]["state"] == SUBMITTING
+    assert ledger.settle() == 0
+    for i in (2, 3):
+        (tmp_path / f"status_{i}.json").write_text(json.dumps({"exit_code": 0}))
+    assert ledger.settle() == 2
+    assert ledger.submissions["t1"]["state"] == "submitted"  # all of it reached the batch system

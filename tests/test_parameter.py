@@ -476,3 +476,23 @@ def test_duration_parameter_round_trips_the_no_float_marker():
     p = DurationParameter()
     assert p.parse(p.serialize(NO_FLOAT)) == NO_FLOAT
     assert p.parse(p.serialize(90.0)) == 90.0
+
+
+def test_bounded_int_refuses_small_values_from_every_source_but_keeps_its_special_ones():
+    import luigi
+
+    from pipekit.parameter import NO_INT, BoundedIntParameter
+
+    class Jobs(luigi.Task):
+        per_job = BoundedIntParameter(default=1, minimum=1)
+        parallel = BoundedIntParameter(default=NO_INT, minimum=1, special=(NO_INT,),
+                                       hint="leave it out for no limit")
+
+    assert Jobs(per_job=3).per_job == 3 and Jobs().parallel == NO_INT
+    assert Jobs.per_job.parse("2") == 2
+    with pytest.raises(ValueError, match="must be at least 1, got 0"):
+        Jobs(per_job=0)
+    with pytest.raises(ValueError, match="got -4; leave it out for no limit"):
+        Jobs.parallel.parse("-4")
+    with pytest.raises(ValueError):
+        Jobs.per_job.parse("two")

@@ -722,3 +722,39 @@ def test_writer_killed_mid_write_leaves_nothing_at_final_path(tmp_path, how, pre
         assert not final.exists()
     # whatever the killed writer left behind is hidden and never has the final name
     assert all(n.startswith(".") for n in os.listdir(out_dir) if n != "result.json")
+
+
+def _start_writer(tmp_path, final) -> subprocess.Popen:
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(final), "open"], cwd=tmp_path,
+                            env=dict(os.environ, HOME=str(tmp_path)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert _wait_for_line(proc, timeout=20) == "mid-write"
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_writing_again_removes_what_a_killed_writer_left_but_not_a_running_writers_file(tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    final = out_dir / "result.json"
+    killed = _start_writer(tmp_path, final)
+    _stop(killed)  # SIGKILL mid-write: its 8 MB temporary stays behind
+    (left,) = os.listdir(out_dir)
+    assert left.startswith(".result.pktmp-") and os.path.getsize(out_dir / left) >= 8 << 20
+    running = _start_writer(tmp_path, final)
+    try:
+        busy = [n for n in os.listdir(out_dir) if n != left]
+        LocalFileTarget(str(final)).dump({"version": 2})  # the re-run writes the same output
+        assert json.loads(final.read_text()) == {"version": 2}
+        assert sorted(os.listdir(out_dir)) == sorted(["result.json", *busy])
+    finally:
+        _stop(running)

@@ -27,6 +27,7 @@ from typing import Any
 from pipekit.config import Config
 from pipekit.errors import UsageError
 from pipekit.job.base import BaseJobFileFactory, JobConfig, JobFile, SubmissionPlan, config_seconds
+from pipekit.job.patterns import literal_path
 from pipekit.ranges import join_ranges
 
 __all__ = ["HTCondorJobConfig", "HTCondorJobFileFactory"]
@@ -83,7 +84,7 @@ def _path(path: str, what: str, job_file: str = "") -> str:
     if "," in text or '"' in text:
         raise UsageError(f"the path of the {what} ({text}) contains ',' or '\"', which HTCondor's "
                          "submit language cannot carry; choose another directory")
-    text = text.replace("$", "$(DOLLAR)")
+    text = literal_path(text, "htcondor", what)
     return os.path.join(text, job_file) if job_file else text
 
 

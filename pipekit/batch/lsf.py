@@ -36,6 +36,7 @@ from pipekit.config import Config
 from pipekit.errors import CommandError, UsageError
 from pipekit.job.arrays import ArrayJobManager
 from pipekit.job.base import BaseJobFileFactory, JobConfig, JobState, SubmissionPlan, config_seconds
+from pipekit.job.patterns import LSF_PATH_PATTERNS
 from pipekit.job.resources import ResourceJobConfig, config_megabytes, read_resources
 from pipekit.parameter import NO_STR
 from pipekit.shell import run_command
@@ -64,7 +65,7 @@ def lsf_path(directory: str, what: str) -> str:
     *directory* for a bsub ``-o`` path. bsub replaces ``%J`` and ``%I`` in it and has no escape
     for them: a :class:`UsageError` naming *what* and the fix when the directory holds one.
     """
-    if re.search(r"%[JI]", directory) or "\n" in directory:
+    if LSF_PATH_PATTERNS.search(directory) or "\n" in directory:
         raise UsageError(f"LSF cannot write {what} into '{directory}': bsub replaces %J and %I in "
                          "output paths and cannot escape them; use a directory without them "
                          "(lsf_output_directory())")

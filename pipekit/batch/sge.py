@@ -39,6 +39,7 @@ from pipekit.job.base import (
     SubmissionPlan,
     config_seconds,
 )
+from pipekit.job.patterns import SGE_PATH_VARIABLES
 from pipekit.job.resources import ResourceJobConfig, config_megabytes, read_resources
 from pipekit.parameter import NO_STR
 from pipekit.shell import run_command
@@ -63,7 +64,6 @@ def get_sge_version() -> tuple[int, ...] | None:
 
 
 # qsub replaces these in -o/-e/-wd paths (qsub(1)); a literal one cannot be escaped
-_PSEUDO = re.compile(r"\$(HOME|USER|JOB_ID|JOB_NAME|HOSTNAME|TASK_ID)\b")
 
 
 def sge_path(directory: str, name: str, what: str) -> str:
@@ -74,7 +74,7 @@ def sge_path(directory: str, name: str, what: str) -> str:
     qsub's pseudo variables in *directory* cannot be written there: a :class:`UsageError`
     naming *what* and the fix.
     """
-    if "," in directory or _PSEUDO.search(directory) or "\n" in directory:
+    if "," in directory or SGE_PATH_VARIABLES.search(directory) or "\n" in directory:
         raise UsageError(f"Grid Engine cannot write {what} into '{directory}': qsub reads ',' as a "
                          "list separator and replaces $HOME, $USER, $JOB_ID, $JOB_NAME, $HOSTNAME "
                          "and $TASK_ID in it; use a directory without them (sge_output_directory())")

@@ -41,6 +41,7 @@ from pipekit.job.base import (
     SubmissionPlan,
     config_seconds,
 )
+from pipekit.job.patterns import per_job_path
 from pipekit.job.resources import ResourceJobConfig, read_resources
 from pipekit.job.states import StateVocabulary, signal_exit_code
 from pipekit.parameter import NO_STR
@@ -170,8 +171,10 @@ class SlurmJobManager(ArrayJobManager):
         array = str(first) if first == last else f"{first}-{last}"
         if plan.parallel:
             array += f"%{int(plan.parallel)}"
+        # a '%' of the job directory itself must not become a Slurm filename pattern
+        log = per_job_path(plan.log_file, "%a", "slurm", "job directory")
         cmd = ["sbatch", "--parsable", f"--array={array}", f"--job-name={plan.job_name}",
-               f"--output={plan.log_file('%a')}", f"--chdir={plan.cwd}"]
+               f"--output={log}", f"--chdir={plan.cwd}"]
         if self.partition and not getattr(config, "partition", None):
             cmd.append(f"--partition={self.partition}")
         if isinstance(config, SlurmJobConfig):

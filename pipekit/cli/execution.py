@@ -92,6 +92,24 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
+def _leave_ctrl_c_to_the_main_process() -> None:
+    """
+    In a process luigi forked to run a task (``--workers`` > 1), ignore Ctrl-C. The terminal
+    sends it to every process of the run; a task process would end with a traceback of its
+    own, one per running task. luigi's main process stops the run and terminates them, and
+    ``pipekit run`` prints one line.
+    """
+    import multiprocessing
+    import signal
+
+    if multiprocessing.parent_process() is None:
+        return
+    from luigi.worker import TaskProcess
+
+    if isinstance(multiprocessing.current_process(), TaskProcess):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def install_event_handlers() -> None:
     """Print one line per task start, success and failure (once per process)."""
     global _handlers_installed
@@ -104,6 +122,7 @@ def install_event_handlers() -> None:
 
     @luigi.Task.event_handler(luigi.Event.START)
     def _on_start(task: Any) -> None:
+        _leave_ctrl_c_to_the_main_process()
         _start_times[task.task_id] = time.time()
         _out(f"running {task!r}")
 

@@ -388,6 +388,16 @@ def law_run(argv: Any, **kwargs: Any) -> bool:
     return run_argv(argv, **kwargs) == 0
 
 
+def _check_config(cfg: Any) -> None:
+    """Raise for an unusable value of law.cfg; warn about likely misspellings (once per run)."""
+    from pipekit.config_check import check_config
+
+    warnings = check_config(cfg)
+    if os.environ.get("LAW_SANDBOX_SWITCHED") != "1":  # the outer run warned already
+        for line in warnings:
+            print(f"pipekit: warning: {line}", file=sys.stderr)
+
+
 def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(f"usage: {prog} TASK [--PARAM VALUE ...] [options]\n\n"
@@ -396,7 +406,8 @@ def execute(args: list[str], prog: str = "pipekit run", namespace: dict[str, Any
         return 0 if args else 2
     from pipekit.config import Config
 
-    Config.instance()  # parse law.cfg early: a broken file should fail before anything runs
+    # parse and check law.cfg early: a broken file or value must fail before anything runs
+    _check_config(Config.instance())
     cls = resolve_task_class(args[0], namespace)
     kwargs, opts, cli_values, want_help = parse_task_args(cls, args[1:])
     if want_help:

@@ -13,6 +13,10 @@ job ids are written. A process killed between the two leaves a ``submitting`` re
 next run asks the batch system for jobs with that name before it submits anything (see
 :meth:`pipekit.job.loop.JobLoop.recover`).
 
+Jobs that end while no loop watches them (the submitter was killed, or the loop ended early on
+a sibling's failure) are settled from their exit-status files (:meth:`SubmissionLedger.settle`)
+when the loop ends, by ``--print-status`` and by a run that finds the workflow complete.
+
 Only one process may attach to a ledger at a time (:meth:`SubmissionLedger.lock`).
 """
 
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Iterator
 
 from pipekit.errors import JobError
-from pipekit.job.base import ACTIVE_STATES, FAILED, PENDING, SubmissionPlan
+from pipekit.job.base import ACTIVE_STATES, EXIT_CODE, FAILED, FINISHED, PENDING, SubmissionPlan
 from pipekit.job.jsonfile import read_json, write_text_atomic
 
 __all__ = ["SubmissionLedger", "JobRecord", "SUBMITTING", "LEDGER_VERSION"]
@@ -255,6 +259,65 @@ class SubmissionLedger:
             if job.tag == tag and job.state == SUBMITTING:
                 job.state, job.error, job.ended = FAILED, f"not submitted: {error}", time.time()
 
+    def settle(self) -> int:
+        """
+        Give jobs the ledger still lists as active (or ``submitting``) the final state their
+        exit-status file records: jobs that ended while no process watched them (the submitter
+        was killed, or the loop ended early on a failure) would otherwise stay ``running`` or
+        ``submitting`` for ever. Costs one small file read per such job and asks no batch
+        system; returns how many records changed.
+        """
+        changed = 0
+        for job in self.jobs.values():
+            if not job.active:
+                continue
+            final = _final_status(job.status_file)
+            if final is None:
+                continue
+            code, error = final
+            job.state = FINISHED if code == 0 else FAILED
+            job.exit_code, job.ended = code, job.ended or time.time()
+            if code != 0:
+                from pipekit.job.node import describe_exit_code
+
+                job.error = error or describe_exit_code(code)
+                job.reason = job.reason or EXIT_CODE
+            changed += 1
+        # a submission none of whose jobs is left "submitting" reached the batch system: nothing
+        # to look for (one with some left is still looked for by the next run, see module doc)
+        for tag, sub in self.submissions.items():
+            if sub.get("state") == SUBMITTING and changed and not any(
+                    self.jobs[n].state == SUBMITTING and self.jobs[n].tag == tag
+                    for n in sub["job_nums"]):
+                sub["state"] = "submitted"
+        return changed
+
+    def settle_and_save(self) -> int:
+        """:meth:`settle`, and save when something changed and no other process is attached."""
+        changed = self.settle()
+        if changed:
+            try:
+                with self.lock(self.path):
+                    self.save()
+            except JobError:
+                pass  # a running loop owns the ledger and settles it itself
+        return changed
+
     def pending_submissions(self) -> list[str]:
         """Tags whose submit command may have run without its ids being recorded."""
         return [t for t, s in self.submissions.items() if s.get("state") == SUBMITTING]
+
+
+def _final_status(path: str | None) -> tuple[int, str | None] | None:
+    """``(exit code, error)`` of a job's exit-status file once it is final, else None."""
+    if not path:
+        return None
+    try:
+        info = read_json(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("exit_code") is None:
+        return None
+    if info.get("stageout") == "running":  # sourcing its stage-out file: not over yet
+        return None
+    return int(info["exit_code"]), info.get("error")

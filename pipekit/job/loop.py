@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from pipekit.errors import JobError
+from pipekit.errors import CommandError, JobError
 from pipekit.job.base import (
     EXIT_CODE,
     FAILED,
@@ -49,6 +49,12 @@ from pipekit.ranges import join_ranges
 
 __all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "chunk_branches",
            "new_tag"]
+
+
+#: what a batch-system command that did not work raises: the backend's JobError, or the runner's
+#: CommandError (a timed-out or missing command) that no backend wrapped; either is one failed
+#: poll or submission, counted against --poll-fails, for every backend alike
+BATCH_ERRORS = (JobError, CommandError)
 
 
 def new_tag() -> str:
@@ -253,7 +259,7 @@ class JobLoop:
                 del self._waiting_new[:size]
             try:
                 self._submit_chunk(branches, slots)
-            except JobError as e:
+            except BATCH_ERRORS as e:
                 self._submit_fails += 1
                 limit = self.settings.poll_fails
                 if (raise_errors and not retry) or (limit >= 0 and self._submit_fails > limit):
@@ -279,7 +285,7 @@ class JobLoop:
         self.ledger.save()
         try:
             ids = self.manager.submit(plan, script, config)
-        except JobError as e:
+        except BATCH_ERRORS as e:
             found = self.manager.find_submission(plan)  # did it go through anyway (timeout)?
             if not found:
                 self.ledger.abandon_submission(plan.tag, str(e).splitlines()[0])
@@ -324,7 +330,7 @@ class JobLoop:
     def _cycle(self, active: list[JobRecord], n_fails: int) -> int:
         try:
             states = self.manager.query([j.job_id for j in active if j.job_id])
-        except JobError as e:
+        except BATCH_ERRORS as e:
             n_fails += 1
             limit = self.settings.poll_fails
             if limit >= 0 and n_fails > limit:
@@ -419,6 +425,9 @@ class JobLoop:
             todo = [b for b in job.branches if b in missing]
             if job.exit_code == EXIT_STAGEOUT_FAILED:
                 todo = list(job.branches)  # present outputs, but its stage-out needs them again
+            # siblings that did their work count now: a resubmission keeps only the branches
+            # in *todo* in the job's record, so they would never be counted later
+            self.finished.update(b for b in job.branches if b not in todo and b in self.selected)
             if not todo:
                 job.state = FINISHED  # it failed late (e.g. while cleaning up) but did its work
                 self.finished.update(b for b in job.branches if b in self.selected)
@@ -486,6 +495,11 @@ class JobLoop:
         return counts
 
     def _result(self, ok: bool, reason: str, active: list[JobRecord]) -> LoopResult:
+        # jobs that ended since the last query (the loop may end on a sibling's failure) leave
+        # the ledger with their final state, not "running"
+        if self.ledger.settle():
+            self.ledger.save()
+            active = [j for j in active if j.active]
         lines = []
         for job in sorted(self.failed_final.values(), key=lambda j: j.num):
             lines.append(f"job {job.num} (branches {join_ranges(job.branches)}): {job.error}; "

@@ -113,7 +113,9 @@ def _require(module: str, extra: str, purpose: str, hint: str | None = None) -> 
         raise MissingExtraError(module.split(".")[0], extra, purpose, hint) from None
 
 
-_TMP_MARK = re.compile(r"^\.pktmp-\d+-[0-9a-f]+$")
+#: the marker of a temporary sibling's name when the final name has no extension (the names
+#: pipekit.target.tmpnames makes: ``.pktmp-<host>-<pid>-<id>``, older ones without the host)
+_TMP_MARK = re.compile(r"^\.pktmp-(?:[0-9a-f]{6}-)?\d+-[0-9a-f]+$")
 
 
 def path_ext(path: Any) -> str:

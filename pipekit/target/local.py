@@ -28,8 +28,8 @@ from pipekit.target.file import (
     FileSystemFileTarget,
     FileSystemTarget,
     get_path,
-    split_tmp_name,
 )
+from pipekit.target.tmpnames import StaleSweep, tmp_name
 
 __all__ = [
     "LocalFileSystem",
@@ -43,11 +43,33 @@ __all__ = [
 ]
 
 
+def _mtime(path: str) -> float | None:
+    try:
+        return os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _remove_tmp(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
+
+
+#: removes what killed writers left in a directory, once per directory and process
+_stale = StaleSweep(os.listdir, _mtime, _remove_tmp)
+
+
 def tmp_sibling_path(path: str) -> str:
-    """A hidden, unique temporary name next to *path* that keeps its extensions."""
+    """
+    A hidden, unique temporary name next to *path* that keeps its extensions. The first one in
+    a directory also removes the temporaries that killed writers left there
+    (:mod:`pipekit.target.tmpnames`).
+    """
     dirname, basename = os.path.split(path)
-    stem, ext = split_tmp_name(basename)
-    return os.path.join(dirname, f".{stem}.pktmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+    _stale.sweep(dirname or ".")
+    return os.path.join(dirname, tmp_name(basename))
 
 
 def replace_path(src: str, dst: str) -> None:

@@ -35,7 +35,7 @@ import luigi
 
 from pipekit.config import Config
 from pipekit.dicts import DotDict
-from pipekit.errors import UsageError, WorkflowError
+from pipekit.errors import JobError, UsageError, WorkflowError
 from pipekit.job.base import (
     CANCELLED,
     BaseJobFileFactory,
@@ -47,7 +47,7 @@ from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
 from pipekit.job.spec import JobSpec
 from pipekit.job.status_line import format_counts
-from pipekit.parameter import NO_FLOAT, NO_INT, DurationParameter
+from pipekit.parameter import NO_FLOAT, NO_INT, BoundedIntParameter, DurationParameter
 from pipekit.ranges import join_ranges
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileSystem
@@ -77,6 +77,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         self._manager: BaseJobManager | None = None
         self._factory: BaseJobFileFactory | None = None
         self._base_spec: JobSpec | None = None
+        self._settled = False
 
     # -- hooks and backends ---------------------------------------------------------------------
 
@@ -128,7 +129,20 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         t = self.task
         if t.cancel_jobs or t.cleanup_jobs or t.dry_run:
             return False  # these modes act on the jobs, whatever the outputs say
-        return super().complete()
+        done = super().complete()
+        if done and not self._settled:
+            self._settled = True
+            self._settle_ledger()
+        return done
+
+    def _settle_ledger(self) -> None:
+        """A complete workflow runs no job loop: settle what its ledger still lists as active."""
+        try:
+            path = self.ledger_path()
+            if os.path.exists(path):
+                SubmissionLedger.load(path).settle_and_save()
+        except (UsageError, JobError):
+            pass  # no ledger to speak of; --print-status shows why
 
     def run(self) -> None:
         t = self.task
@@ -443,6 +457,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             ledger = SubmissionLedger.load(path)
         except Exception as e:  # a broken ledger is shown, not fatal for --print-status
             return [f"{self.workflow_type} jobs: {e}"]
+        ledger.settle_and_save()  # jobs that ended while no loop watched them
         lines = [f"{self.workflow_type} jobs: {format_counts(ledger.counts())} (ledger {path})"]
         jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
         shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]
@@ -468,11 +483,12 @@ class BaseRemoteWorkflow(BaseWorkflow):
 
     retries = luigi.IntParameter(default=5, significant=False,
                                  description="resubmissions of a failed job; default: 5")
-    tasks_per_job = luigi.IntParameter(default=1, significant=False,
-                                       description="branches run by one job; default: 1")
-    parallel_jobs = luigi.IntParameter(default=NO_INT, significant=False,
-                                       description="most jobs of the workflow running at once, over "
-                                       "all its submissions; default: no limit")
+    tasks_per_job = BoundedIntParameter(default=1, minimum=1, significant=False,
+                                        description="branches run by one job; default: 1")
+    parallel_jobs = BoundedIntParameter(default=NO_INT, minimum=1, special=(NO_INT,),
+                                        hint="leave it out for no limit", significant=False,
+                                        description="most jobs of the workflow running at once, "
+                                        "over all its submissions; default: no limit")
     no_poll = luigi.BoolParameter(default=False, significant=False,
                                   description="submit and return without polling; run again to attach")
     poll_interval = DurationParameter(default=1.0, unit="m", significant=False,
@@ -484,8 +500,8 @@ class BaseRemoteWorkflow(BaseWorkflow):
     walltime = DurationParameter(default=NO_FLOAT, unit="h", significant=False,
                                  description="longest time to poll (plain numbers are hours); "
                                  "default: no limit")
-    job_workers = luigi.IntParameter(default=1, significant=False,
-                                     description="branches a job runs in parallel; default: 1")
+    job_workers = BoundedIntParameter(default=1, minimum=1, significant=False,
+                                      description="branches a job runs in parallel; default: 1")
     shuffle_jobs = luigi.BoolParameter(default=False, significant=False,
                                        description="submit jobs in random order")
     cancel_jobs = luigi.BoolParameter(default=False, significant=False,

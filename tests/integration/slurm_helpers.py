@@ -77,6 +77,19 @@ class Shims:
                         f'echo "{name}: error: {message}" >&2\nexit 1\n')
         path.chmod(0o755)
 
+    def slow(self, name: str, seconds: float, times: int | None = None) -> None:
+        """
+        Make *name* answer only after *seconds* (a controller too busy to answer in time; fault
+        injection), for its first *times* calls (None: always), then run the real command.
+        """
+        real = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin")
+        assert real, f"{name} is not installed"
+        limit = "" if times is None else f'[ "$(grep -c "^{name} " "{self.log}")" -le {times} ] && '
+        path = self.dir / name
+        path.write_text(f'#!/bin/bash\necho "{name} $*" >> "{self.log}"\n'
+                        f'{limit}sleep {seconds:g}\nexec "{real}" "$@"\n')
+        path.chmod(0o755)
+
     def calls(self, name: str) -> list[str]:
         if not self.log.exists():
             return []

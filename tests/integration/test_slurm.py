@@ -22,6 +22,7 @@ from slurm_helpers import (
     find_ledger,
     job_states,
     ledger_jobs,
+    queue_ids,
     restart_controller,
     run_pipekit,
     slurm,
@@ -238,6 +239,9 @@ def test_print_status_shows_job_states_and_log_paths(tmp_path, out):
             "--slow", "2", *FAST)
     run = run_pipekit(tmp_path, "Chars", *args)
     assert run.returncode == 40
+    # the loop ends at the first failure (tolerance 0): its siblings may still be running then
+    wait_for(lambda: not set(queue_ids()) & {j["job_id"] for j in ledger_jobs(out).values()},
+             60, "the jobs to leave the queue")
     status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
     assert status.returncode == 0, status.stdout
     assert "slurm jobs: 2 finished, 1 failed" in status.stdout
@@ -350,4 +354,100 @@ def test_scontrol_answers_when_squeue_fails(tmp_path, out, shims):
     assert [jobs[i]["state"] for i in range(3)] == ["finished", "finished", "failed"]
     array = jobs[0]["job_id"].split("_")[0]
     assert shims.calls("scontrol")[-1] == f"scontrol --oneliner show job {array}"
+    assert len(shims.calls("sbatch")) == 1
+
+
+def test_a_timed_out_squeue_counts_as_one_poll_failure_and_the_loop_carries_on(
+        tmp_path, out, shims):
+    (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 2\n")
+    shims.slow("squeue", 6, times=2)  # the first two status queries get no answer in time
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--poll-fails", "2",
+                       *FAST, shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert "status query failed (1/2)" in proc.stdout and "status query failed (2/2)" in proc.stdout
+    assert "timed out after 2 s" in proc.stdout
+    assert "Traceback" not in proc.stdout
+    assert outputs(out) == expected(3)
+    assert len(shims.calls("sbatch")) == 1
+
+
+def test_status_queries_timing_out_beyond_poll_fails_end_the_loop_with_the_reattach_hint(
+        tmp_path, out, shims):
+    (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 1\n")
+    shims.slow("squeue", 5)
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", "--poll-fails", "1",
+                       *FAST, shims=shims)
+    assert proc.returncode == 40, proc.stdout
+    assert "status query failed (1/1)" in proc.stdout
+    assert "failed 2 times in a row" in proc.stdout
+    assert "jobs keep running: run the same command again to attach to them" in proc.stdout
+    assert "Traceback" not in proc.stdout
+    shims.write("squeue")
+    rerun = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", *FAST, shims=shims)
+    assert rerun.returncode == 0, rerun.stdout
+    assert outputs(out) == expected(2)
+    assert len(shims.calls("sbatch")) == 1
+
+
+def test_branches_done_by_a_job_that_is_resubmitted_for_a_sibling_still_count(tmp_path, out):
+    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "10", "--tasks-per-job", "2",
+                       "--fail-once", "3", "--retries", "1", *FAST)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(10)
+    job = ledger_jobs(out)[1]
+    assert job["attempt"] == 2 and job["branches"] == [3]  # the retry ran only the failed one
+    assert "10 of 10 branches done" in proc.stdout
+
+
+def test_percent_signs_in_the_output_and_working_directories_stay_literal(tmp_path, shims):
+    # Slurm would read '%j' / '%a' / '%x' of these paths as filename patterns
+    work = tmp_path / "work_%j"
+    out = tmp_path / "run_%j_%a%%x" / "out"
+    work.mkdir()
+    proc = run_pipekit(work, "Chars", "--out", str(out), "--n", "2", "--fail-once", "1",
+                       "--retries", "1", *FAST, shims=shims)
+    assert proc.returncode == 0, proc.stdout
+    assert outputs(out) == expected(2)
+    jobs = ledger_jobs(out)
+    for job in jobs.values():  # the logs are where the ledger says, at the literal paths
+        assert "%j_%a%%x" in job["log"] and os.path.exists(job["log"]), job["log"]
+    assert "fails on its first attempt" in open(jobs[1]["history"][0]["log"]).read()
+    assert "--output=" in shims.calls("sbatch")[0] and "run_%%j_%%a%%%%x" in shims.calls("sbatch")[0]
+
+
+def test_print_status_shows_the_final_state_of_jobs_that_ended_after_the_loop(tmp_path, out):
+    # branch 2 fails at once and ends the loop (tolerance 0) while 0 and 1 still run
+    args = ("--out", str(out), "--n", "3", "--always-fail", "2", "--sleep", "4", "--slow", "0,1",
+            "--retries", "0", *FAST)
+    run = run_pipekit(tmp_path, "Chars", *args)
+    assert run.returncode == 40, run.stdout
+    assert {ledger_jobs(out)[i]["state"] for i in (0, 1)} <= {"pending", "running"}
+    ids = {j["job_id"] for j in ledger_jobs(out).values()}
+    wait_for(lambda: not set(queue_ids()) & ids, 60, "the jobs to leave the queue")
+    status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0")
+    assert status.returncode == 0, status.stdout
+    assert "slurm jobs: 2 finished, 1 failed" in status.stdout
+    assert [j["state"] for j in ledger_jobs(out).values()] == ["finished", "finished", "failed"]
+
+
+def test_a_rerun_of_a_complete_workflow_settles_jobs_left_submitting(tmp_path, out, shims):
+    shims.write("sbatch", after="kill -9 $PPID")  # killed before the job ids were recorded
+    args = ("--out", str(out), "--n", "3", *FAST)
+    crashed = run_pipekit(tmp_path, "Chars", *args, shims=shims)
+    assert crashed.returncode == -signal.SIGKILL
+    assert {j["state"] for j in ledger_jobs(out).values()} == {"submitting"}
+    def ended():
+        files = [j["status_file"] for j in ledger_jobs(out).values()]
+        return all(os.path.exists(f) and json.loads(open(f).read()).get("exit_code") is not None
+                   for f in files)
+
+    wait_for(ended, 60, "the jobs to end")
+    shims.write("sbatch")
+    rerun = run_pipekit(tmp_path, "Chars", *args, shims=shims)
+    assert rerun.returncode == 0, rerun.stdout
+    assert {j["state"] for j in ledger_jobs(out).values()} == {"finished"}
+    ledger = json.loads(find_ledger(out).read_text())
+    assert {s["state"] for s in ledger["submissions"].values()} == {"submitted"}
+    status = run_pipekit(tmp_path, "Chars", *args, "--print-status", "0", shims=shims)
+    assert "slurm jobs: 3 finished" in status.stdout
     assert len(shims.calls("sbatch")) == 1

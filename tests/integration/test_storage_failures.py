@@ -12,6 +12,7 @@ depend on XrdCl settings run in a fresh Python process: XrdCl reads them once pe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -252,7 +253,9 @@ def test_a_frozen_server_is_a_retried_error_naming_the_url_not_a_hang(scheme, li
     )
     assert f"no answer within {limit}" in error and "[wlcg_fs] in law.cfg" in error
     assert float(error.split()[2]) < 20  # two bounded attempts, not a hang
-    assert any(f"download of {uri}: no answer for 1 s (attempt 1 of 2)" in ln for ln in lines)
+    # stall_warning is 1 s; a loaded machine may log it a tick late ("2 s")
+    warned = re.compile(rf"download of {re.escape(uri)}: no answer for [12] s \(attempt 1 of 2\)")
+    assert any(warned.search(ln) for ln in lines), "\n".join(lines)
     assert again == "AGAIN {'v': 1}"  # the same target works once the server answers again
 
 
@@ -262,7 +265,7 @@ FORK_SCRIPT = """
     from pipekit.target.remote.base import RemoteFileSystem, RemoteFileTarget
     from pipekit.target.remote.gfal import GFALFileInterface
 
-    fs = RemoteFileSystem(GFALFileInterface(sys.argv[1], retries=0))
+    fs = RemoteFileSystem(GFALFileInterface(sys.argv[1], retries=0, isolation=sys.argv[2]))
     print("parent sees", fs.exists("/"), flush=True)  # XrdCl starts its threads here
     pid = os.fork()
     if pid == 0:
@@ -277,10 +280,21 @@ FORK_SCRIPT = """
 
 
 def test_xrootd_in_a_fork_without_the_fork_handler_is_an_error_not_a_hang(require_service):
+    # with requests in this process (isolation never), XrdCl cannot work in the fork
     reason = backend_missing("xrootd")
     require_service("xrootd", reason is None, reason or "")
     base = "root://localhost:1094//pipekit-tests"
-    proc = python_without_xrd_settings(FORK_SCRIPT, base, env={"XRD_RUNFORKHANDLER": "0"})
+    proc = python_without_xrd_settings(FORK_SCRIPT, base, "never", env={"XRD_RUNFORKHANDLER": "0"})
     out, _ = proc.communicate(timeout=60)  # XrdCl would wait forever in the child
     assert "parent sees True" in out
     assert "child: XRootD cannot be used in this process" in out and "XRD_RUNFORKHANDLER=0" in out
+
+
+def test_xrootd_in_a_fork_works_without_the_fork_handler_through_the_helper(require_service):
+    # the default: each process has its own request helper, a fresh process XrdCl starts in
+    reason = backend_missing("xrootd")
+    require_service("xrootd", reason is None, reason or "")
+    base = "root://localhost:1094//pipekit-tests"
+    proc = python_without_xrd_settings(FORK_SCRIPT, base, "auto", env={"XRD_RUNFORKHANDLER": "0"})
+    out, _ = proc.communicate(timeout=60)
+    assert "parent sees True" in out and "child: no error" in out

@@ -182,6 +182,7 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
     def listdir(self, path: str, pattern: str | None = None, type: str | None = None) -> list[str]:  # noqa: A002
         if not type:
             names = self.file_interface.listdir_names(path)
+            self._stale_sweep().seen(path, names)
             return [n for n in names if not pattern or fnmatch.fnmatch(n, pattern)]
         entries = self._entries(path)
         return [
@@ -194,9 +195,11 @@ class RemoteFileSystem(RemoteTransfers, FileSystem):
     def existing_names(self, dirpath: str) -> set[str] | None:
         """Names in *dirpath* from one listing; None when it does not exist."""
         try:
-            return set(self.file_interface.listdir_names(dirpath))
+            names = set(self.file_interface.listdir_names(dirpath))
         except TargetMissingError:
             return None
+        self._stale_sweep().seen(dirpath, names)  # left by killed uploads? judged at the next write
+        return names
 
     def walk(
         self, path: str, max_depth: int = -1

@@ -26,6 +26,7 @@ A section (``[wlcg_fs]``, or a named one such as ``[wlcg_fs_analysis]``) holds, 
     gfal_transfer_timeout: 3600
     gfal_transfer_nbstreams: 1
     gfal_transfer_mode: auto  # stream (gfal2 file API; default for root://) or copy (filecopy)
+    gfal_isolation: auto    # requests in a helper process: auto (XRootD), always, never
     s3_endpoint_url: http://127.0.0.1:5000   # s3_* and fsspec_* options go to fsspec
     s3_key: ...
 
@@ -85,6 +86,7 @@ _DEFAULTS: dict[str, Any] = {
     "gfal_transfer_timeout": 3600,
     "gfal_transfer_nbstreams": 1,
     "gfal_transfer_mode": "auto",
+    "gfal_isolation": "auto",
 }
 
 
@@ -134,6 +136,13 @@ def _perm(section: str, option: str, raw: Any) -> int | None:
         raise ConfigError(
             f"[{section}] {option} = {raw!r} is not an octal permission (e.g. 0o660)"
         ) from None
+
+
+def _choice(section: str, option: str, raw: Any, allowed: tuple[str, ...]) -> str:
+    value = str(raw).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"[{section}] {option} = {raw!r} is not valid; use {', '.join(allowed)}")
+    return value
 
 
 def read_fs_options(section: str, fallback: str | None = None) -> dict[str, Any]:
@@ -187,6 +196,8 @@ def read_fs_options(section: str, fallback: str | None = None) -> dict[str, Any]
         "transfer_timeout": typed("gfal_transfer_timeout", float),
         "transfer_nbstreams": typed("gfal_transfer_nbstreams", int),
         "transfer_mode": str(get("gfal_transfer_mode")).strip().lower(),
+        "isolation": _choice(section, "gfal_isolation", get("gfal_isolation"),
+                             ("auto", "always", "never")),
     }
     storage: dict[str, Any] = {}
     for sec in (fallback, section):  # the named section wins
@@ -246,6 +257,7 @@ def make_file_interface(opts: dict[str, Any], **extra: Any) -> RemoteFileInterfa
             transfer_nbstreams=opts["transfer_nbstreams"],
             transfer_mode=opts["transfer_mode"],
             checksum=opts["checksum"],
+            isolation=opts.get("isolation", "auto"),
             **common,
             **extra,
         )

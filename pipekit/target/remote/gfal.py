@@ -25,20 +25,26 @@ which limit a whole request, so they are ``request_timeout`` for namespace opera
 ``transfer_timeout`` for uploads, downloads and checksums (in a context of their own: a kept-alive
 connection keeps the timeout it was opened with). :mod:`~pipekit.target.remote.watchdog` logs a request while it waits.
 
-**Forks.** LocalWorkflow forks its branch workers, luigi forks task processes, and the parent has
-usually listed the outputs through gfal2 before. gfal2 contexts are per process here (a child
-makes its own and never frees the parent's), and XrdCl restarts its threads in a forked child
-(``XRD_RUNFORKHANDLER=1``, set as a default). With ``XRD_RUNFORKHANDLER=0`` in the environment a
-child's first XRootD request would hang forever, without any timeout (the threads that enforce it
-are gone): pipekit refuses that request with an error naming the variable instead.
+**Forks and hard timeouts.** LocalWorkflow forks its branch workers, luigi forks task processes,
+and the parent has usually listed the outputs before. A process that forks while one of XrdCl's
+threads holds a lock (glibc's name resolver, XrdCl's plug-in manager) hands its child a lock that
+is never released: the child's first request hangs forever and no timeout fires. So XRootD
+requests run in a helper process (``isolation="auto"``, see
+:mod:`~pipekit.target.remote.isolation`): a fresh process per process and thread, which no one
+forks; the helper is also stopped when a request outlives ``request_timeout``, a hard bound.
+With ``isolation="never"`` requests run in this process as before: gfal2 contexts are per process
+(a child makes its own and never frees the parent's), XrdCl restarts its threads in a forked
+child (``XRD_RUNFORKHANDLER=1``, set as a default), and a child's request with
+``XRD_RUNFORKHANDLER=0`` in the environment is refused with an error naming the variable.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat as stat_module
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from pipekit.errors import PipekitError, RemoteError, TransientRemoteError
 from pipekit.target.remote.interface import (
@@ -83,6 +89,30 @@ _CHUNK = 8 << 20
 #: errno values meaning "the server does not offer this" (chmod, checksum, third-party copy)
 _UNSUPPORTED = {errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPROTONOSUPPORT}
 
+#: where requests run: "auto" (a helper process for XRootD), "always" (a helper for every
+#: scheme), "never" (in this process)
+ISOLATION_MODES = ("auto", "always", "never")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _isolated(op: str, uri_arg: int = 0) -> Callable[[F], F]:
+    """
+    Mark a primitive as one that runs in the interface's helper process when it is isolated
+    (operation *op*, the URI in argument *uri_arg*); in the helper itself it runs directly.
+    """
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def run(self: GFALFileInterface, *args: Any) -> Any:
+            if not self.isolated:
+                return method(self, *args)
+            return self._run_in_helper(method.__name__, args, op, args[uri_arg])
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
 
 def import_gfal2() -> Any:
     """The gfal2 module, with pipekit's XrdCl defaults in place; a clear error when missing."""
@@ -117,11 +147,17 @@ class GFALFileInterface(RemoteFileInterface):
     API is fork-safe: after a process has used filecopy on root://, a forked child's filecopy
     hangs in XrdCl's copy job (LocalWorkflow forks its workers, analyses use multiprocessing).
     It is also twice as fast for small files; filecopy moves big files about 1.5x faster.
+
+    *isolation* ``"auto"`` runs the requests of XRootD bases in a helper process (fork-safe,
+    ``request_timeout`` a hard bound; see the module docstring), ``"always"`` does so for every
+    scheme, ``"never"`` runs them in this process.
     """
 
     name = "gfal"
 
     enforces_request_timeout = True
+    #: what the helper process may learn about the server and hands back (see isolation.py)
+    synced_attributes = ("checksum_algorithm", "_no_tpc")
 
     def __init__(
         self,
@@ -132,9 +168,14 @@ class GFALFileInterface(RemoteFileInterface):
         transfer_mode: str = "auto",
         gfal_options: dict | None = None,
         checksum: str | None = "adler32",
+        isolation: str = "auto",
         **kwargs: Any,
     ):
         super().__init__(base, bases, **kwargs)
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be auto, always or never, got {isolation!r}")
+        self.isolation = isolation
+        self._is_helper = False
         self.transfer_timeout = int(transfer_timeout)
         self.transfer_nbstreams = int(transfer_nbstreams)
         if transfer_mode not in ("auto", "stream", "copy"):
@@ -143,6 +184,45 @@ class GFALFileInterface(RemoteFileInterface):
         self.gfal_options = gfal_options or {}
         self.checksum_algorithm = checksum or None
         self._no_tpc = False
+
+    # -- where requests run ---------------------------------------------------------------------
+
+    @property
+    def isolated(self) -> bool:
+        """Whether this process sends its requests to a helper process (see the module docstring)."""
+        if self._is_helper or self.isolation == "never":
+            return False
+        if self.isolation == "always":
+            return True
+        return any(b.startswith(_XROOTD_SCHEMES) for bs in [self.base, *self.bases.values()]
+                   for b in bs)
+
+    def become_helper(self) -> None:
+        """Run requests in this process from now on: it is the helper (isolation.py calls it)."""
+        self._is_helper = True
+
+    def hard_limit(self, op: str) -> tuple[str, float]:
+        """The option and seconds after which a request of *op* without answer or progress is
+        ended in the helper: its request timeout; a third-party copy moves a whole file silently."""
+        if op == "copy":
+            return "gfal_transfer_timeout", float(self.transfer_timeout)
+        return self.timeout_for(op)
+
+    def _run_in_helper(self, method: str, args: tuple, op: str, uri: str) -> Any:
+        from pipekit.target.remote.isolation import RequestHelper
+
+        helper = getattr(self._local, "helper", None)
+        if helper is None or helper.pid != os.getpid():
+            helper = self._local.helper = RequestHelper(self)
+        if op in ("upload", "download") and not self.streams(uri):
+            # filecopy reports no progress: judge it by the local file, as in-process
+            local = os.path.abspath(args[0] if op == "upload" else args[1])
+            if op == "upload":
+                set_probe(lambda: read_offset(local, pid=helper.helper_pid))
+            else:
+                set_probe(lambda: os.path.getsize(local))
+        name, limit = self.hard_limit(op)
+        return helper.run(method, args, op, uri, limit, name)
 
     # -- gfal2 contexts -------------------------------------------------------------------------
 
@@ -240,12 +320,14 @@ class GFALFileInterface(RemoteFileInterface):
 
     # -- primitives -----------------------------------------------------------------------------
 
+    @_isolated("stat")
     def _do_stat(self, uri: str) -> RemoteStat:
         st = self.context().stat(uri)
         return RemoteStat(
             st_size=int(st.st_size), st_mtime=float(st.st_mtime), st_mode=int(st.st_mode)
         )
 
+    @_isolated("listdir")
     def _do_listdir(self, uri: str) -> list[ListEntry]:
         # opendir + readpp: names with their stat in one listing request (XRootD dirlist with
         # stat, WebDAV PROPFIND depth 1)
@@ -265,10 +347,12 @@ class GFALFileInterface(RemoteFileInterface):
             )
         return entries
 
+    @_isolated("listdir")
     def _do_listdir_names(self, uri: str) -> list[str]:
         # a plain listing without stat: a third of the time of readpp for 1000 entries on XRootD
         return [n for n in self.context().listdir(uri) if n not in (".", "..")]
 
+    @_isolated("mkdir")
     def _do_mkdir(self, uri: str, perm: int | None, recursive: bool) -> None:
         ctx = self.context()
         mode = 0o755 if perm is None else perm
@@ -277,15 +361,19 @@ class GFALFileInterface(RemoteFileInterface):
         else:
             ctx.mkdir(uri, mode)
 
+    @_isolated("unlink")
     def _do_unlink(self, uri: str) -> None:
         self.context().unlink(uri)
 
+    @_isolated("rmdir")
     def _do_rmdir(self, uri: str) -> None:
         self.context().rmdir(uri)
 
+    @_isolated("rename")
     def _do_rename(self, src_uri: str, dst_uri: str) -> None:
         self.context().rename(src_uri, dst_uri)
 
+    @_isolated("chmod")
     def _do_chmod(self, uri: str, perm: int) -> bool:
         gfal2 = import_gfal2()
         try:
@@ -302,6 +390,7 @@ class GFALFileInterface(RemoteFileInterface):
             return self.transfer_mode == "stream"
         return uri.startswith(_XROOTD_SCHEMES)
 
+    @_isolated("upload", uri_arg=1)
     def _do_upload(self, local_path: str, uri: str) -> None:
         if not self.streams(uri):
             local = "file://" + os.path.abspath(local_path)
@@ -320,6 +409,7 @@ class GFALFileInterface(RemoteFileInterface):
         finally:
             del remote  # closes it; a failed close shows up in the verification that follows
 
+    @_isolated("download")
     def _do_download(self, uri: str, local_path: str) -> None:
         if not self.streams(uri):
             local = "file://" + os.path.abspath(local_path)
@@ -338,6 +428,7 @@ class GFALFileInterface(RemoteFileInterface):
         finally:
             del remote
 
+    @_isolated("copy")
     def _do_copy(self, src_uri: str, dst_uri: str) -> bool:
         if self._no_tpc:
             return False
@@ -354,6 +445,7 @@ class GFALFileInterface(RemoteFileInterface):
             return False
         return True
 
+    @_isolated("checksum")
     def _do_checksum(self, uri: str) -> str | None:
         gfal2 = import_gfal2()
         try:

@@ -3,13 +3,14 @@ Moving data between the local disk and remote storage, atomically and verified: 
 :class:`RemoteTransfers` part of :class:`~pipekit.target.remote.base.RemoteFileSystem` and
 :class:`RemoteAtomicFile` (a remote file opened for writing).
 
-An upload goes to a hidden temporary name next to its destination (``.name.pktmp-<pid>-<id>.ext``)
+An upload goes to a hidden temporary name next to its destination (``.name.pktmp-<host>-<pid>-<id>.ext``)
 and is renamed into place only after it was verified: by the server's checksum where it offers
 one (adler32 on XRootD), else by size. On object stores (S3), where an upload is invisible until
 complete, it goes straight to its key. A directory is uploaded into a temporary directory that
 then replaces the destination as a whole (on object stores, which have no directories, the old
 keys are removed and the new ones uploaded: each key is atomic, the set is not). Downloads land
-in a temporary sibling and are renamed.
+in a temporary sibling and are renamed. Temporaries of killed or cut uploads are removed when
+the same directory is written again (:mod:`pipekit.target.tmpnames`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import contextlib
 import os
 import posixpath
 import shutil
-import uuid
+import weakref
 import zlib
 from typing import Any
 
@@ -31,6 +32,7 @@ from pipekit.errors import (
 from pipekit.target.atomic import AtomicFile
 from pipekit.target.file import split_tmp_name
 from pipekit.target.remote.interface import RemoteStat
+from pipekit.target.tmpnames import StaleSweep, tmp_name
 
 __all__ = ["RemoteTransfers", "RemoteAtomicFile", "remote_tmp_name", "adler32_file"]
 
@@ -38,8 +40,11 @@ __all__ = ["RemoteTransfers", "RemoteAtomicFile", "remote_tmp_name", "adler32_fi
 def remote_tmp_name(path: str) -> str:
     """A hidden, unique temporary name next to remote *path* (extensions kept)."""
     dirname, basename = posixpath.split(path)
-    stem, ext = split_tmp_name(basename)
-    return posixpath.join(dirname, f".{stem}.pktmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+    return posixpath.join(dirname, tmp_name(basename))
+
+
+#: the sweep of stale temporaries per file interface (see :mod:`pipekit.target.tmpnames`)
+_sweeps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def adler32_file(path: str, chunk: int = 1 << 20) -> str:
@@ -111,6 +116,8 @@ class RemoteTransfers:
         uploads are atomic); a failure removes the temporary file and leaves *dst* as it was.
         """
         tmp = dst if self.file_interface.atomic_upload else remote_tmp_name(dst)
+        if tmp != dst:
+            self._stale_sweep().sweep(posixpath.dirname(dst))
         try:
             write(tmp)
             if tmp != dst:
@@ -120,16 +127,43 @@ class RemoteTransfers:
             raise
 
     def _discard(self, tmp: str, dst: str) -> None:
-        """Best-effort removal of a temporary upload (the server may be the thing that failed)."""
+        """
+        Best-effort removal of a temporary upload (the server may be the thing that failed);
+        when it fails, it is tried again before this process's next write to the storage.
+        """
         if tmp == dst:
             return
-        with contextlib.suppress(Exception):
-            self.file_interface.call(
-                "unlink",
-                tmp,
-                lambda b: self.file_interface._do_unlink(self.file_interface.uri(tmp, base=b)),
-                retries=0,
-            )
+        try:
+            self._remove_tmp(tmp)
+        except FileNotFoundError:
+            pass
+        except Exception:  # noqa: BLE001 - the server is unreachable: later
+            self._stale_sweep().orphaned(tmp)
+
+    def _remove_tmp(self, path: str) -> None:
+        fi = self.file_interface
+        try:
+            fi.call("unlink", path, lambda b: fi._do_unlink(fi.uri(path, base=b)), retries=0)
+        except TargetMissingError:
+            raise FileNotFoundError(path) from None
+        except RemoteError:
+            if not self.isdir(path):  # a directory upload's stage: the whole tree goes
+                raise
+            self.remove(path, recursive=True)
+
+    def _stale_sweep(self) -> StaleSweep:
+        """Removes the temporaries of killed or cut writes, once per directory and process."""
+        fi = self.file_interface
+        sweep = _sweeps.get(fi)
+        if sweep is None:
+            def mtime(path: str) -> float | None:
+                st = fi.exists(path)
+                return None if st is None else st.st_mtime
+
+            # no listing of its own: a directory may hold 100 000 outputs, written by as many
+            # jobs; the listings the process makes anyway feed it (existing_names)
+            sweep = _sweeps[fi] = StaleSweep(None, mtime, self._remove_tmp, join=posixpath.join)
+        return sweep
 
     # -- verification ---------------------------------------------------------------------------
 
@@ -194,6 +228,8 @@ class RemoteTransfers:
     def _upload_tree(self, src: str, dst: str, perm: int | None) -> str:
         fi = self.file_interface
         stage = dst if not fi.has_directories else remote_tmp_name(dst)
+        if stage != dst:
+            self._stale_sweep().sweep(posixpath.dirname(dst))
         if stage == dst:
             # object stores have no directories to swap: the old keys go first, then the new
             # ones are uploaded (each key appears atomically, the "directory" does not)

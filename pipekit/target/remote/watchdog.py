@@ -11,7 +11,8 @@ warning when a request has had no answer — or, for a transfer, no progress —
     request_timeout (120 s) of [wlcg_fs] in law.cfg, then retried.
 
 So a stuck request is visible in the log (and in the output of ``pipekit run``) instead of
-being a silent hang; ending it is the job of the backend's request timeout. The gfal2 bindings
+being a silent hang; ending it is the job of the backend's request timeout (for XRootD a hard
+bound: :mod:`~pipekit.target.remote.isolation` stops a request that outlives it). The gfal2 bindings
 and fsspec release the GIL while they wait for the network, so the thread runs during a stall.
 
 The thread ends when no request is running and starts again with the next one. After a fork the
@@ -59,6 +60,9 @@ class RequestWatch:
 
     #: how often the thread looks (seconds); warnings are at most this late
     tick = 1.0
+    #: called by :meth:`heartbeat` as well: a request helper process passes progress on to the
+    #: process it works for (:mod:`pipekit.target.remote.isolation`)
+    forward_progress: Callable[[], None] | None = None
 
     def __init__(self) -> None:
         self._reset()
@@ -108,6 +112,14 @@ class RequestWatch:
         req = getattr(self._local, "current", None)
         if req is not None:
             req.progress = time.monotonic()
+        if self.forward_progress is not None:
+            self.forward_progress()
+
+    def last_progress(self) -> float | None:
+        """When the current thread's request last made progress (``time.monotonic()``), or None
+        when this thread runs no watched request."""
+        req = getattr(self._local, "current", None)
+        return req.progress if req is not None else None
 
     def set_probe(self, probe: Callable[[], Any]) -> None:
         """
@@ -180,18 +192,20 @@ def set_probe(probe: Callable[[], Any]) -> None:
     request_watch.set_probe(probe)
 
 
-def read_offset(path: str) -> int | None:
+def read_offset(path: str, pid: int | None = None) -> int | None:
     """
-    How far this process has read local *path* (the offset of a descriptor open on it; Linux'
-    ``/proc``), or None: progress of an upload that a client library does without reporting it.
+    How far this process (or process *pid*, a request helper) has read local *path* (the offset
+    of a descriptor open on it; Linux' ``/proc``), or None: progress of an upload that a client
+    library does without reporting it.
     """
-    fd_dir = "/proc/self/fd"
+    proc = f"/proc/{pid}" if pid else "/proc/self"
+    fd_dir = f"{proc}/fd"
     try:
         for fd in os.listdir(fd_dir):
             try:
                 if os.readlink(os.path.join(fd_dir, fd)) != path:
                     continue
-                with open(f"/proc/self/fdinfo/{fd}") as f:
+                with open(f"{proc}/fdinfo/{fd}") as f:
                     return int(f.readline().split()[1])  # first line: "pos:    <offset>"
             except (OSError, ValueError, IndexError):
                 continue
