@@ -109,7 +109,8 @@ _ARRAY_BACKEND: dict[str, Check] = {
 #: pipekit's own sections: option -> check of its value
 SECTIONS: dict[str, dict[str, Check]] = {
     "core": {"index_file": _text, "software_dir": _text, "inherit": _text, "extend": _text,
-             "sync_env": _boolean, "sync_luigi_config": _boolean},
+             "sync_env": _boolean, "sync_luigi_config": _boolean, "provenance": _boolean},
+    "provenance": {"checksum": _boolean},
     "target": {"default_local_fs": _text, "tmp_dir": _text},
     "job": {"job_file_dir": _text, "job_file_dir_cleanup": _boolean, "python_executable": _text,
             "bootstrap_file": _text, "stageout_file": _text, "lost_job_grace": _seconds()},

@@ -40,6 +40,8 @@ BAD_VALUES = [
     ("sge", "max_array_size", "-1", "must be at least 1"),
     ("lsf", "bjobs_json", "sometimes", "boolean; use True or False"),
     ("lsf", "walltime", "a while", "not a duration"),
+    ("core", "provenance", "maybe", "boolean; use True or False"),
+    ("provenance", "checksum", "adler", "boolean; use True or False"),
 ]
 
 
