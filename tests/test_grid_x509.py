@@ -78,10 +78,17 @@ def test_files_without_certificates_are_refused(tmp_path):
         read_proxy_file(str(broken))
 
 
-def test_reading_a_proxy_takes_well_under_a_millisecond(proxies):
+def test_reading_a_proxy_is_a_small_fraction_of_a_voms_proxy_info_call(proxies):
     path = str(proxies / "x509up_voms")
-    read_proxy_file(path)
-    t0 = time.perf_counter()
-    for _ in range(100):
-        read_proxy_file(path)
-    assert (time.perf_counter() - t0) / 100 < 0.002  # voms-proxy-info takes ~30 ms per call
+
+    def best(fn, n: int) -> float:  # best of n: robust against a loaded machine
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    ours = best(lambda: read_proxy_file(path), 20)
+    tools = best(lambda: tool("voms-proxy-info", "-file", path, "-vo"), 3)
+    assert ours < tools / 10, (ours, tools)

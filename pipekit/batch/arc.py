@@ -318,9 +318,7 @@ def _move_outputs(src: str, directory: str, index: int) -> None:
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(src):
         path = os.path.join(src, name)
-        if name == "gmlog":
-            target = os.path.join(directory, f"gmlog_{index}")  # A-REX's own log of the job
-        elif re.match(rf"^(status_{index}\.json|log_{index}\.txt)$", name):
+        if re.match(rf"^(status_{index}\.json|log_{index}\.txt)$", name):
             target = os.path.join(directory, name)
         else:  # extra output files: one directory per job, so equal names do not collide
             target = os.path.join(directory, f"outputs_{index}", name)

@@ -6,7 +6,7 @@ The files of an ARC submission, written by :class:`ARCJobFileFactory` with the s
   call): the job script and its argument, the job name ``pk_<Family>_<tag>_<index>``, the input
   files ARC stages to the CE (job script, job spec, bootstrap and stage-out file, extra input
   files such as an analysis bundle), the exit-status file kept for ``arcget``, the log
-  (stdout and stderr joined), A-REX's own log directory, and the resources.
+  (stdout and stderr joined), and the resources.
 - ``job.sh``, the bash job script: it runs in the job's session directory on the CE, sources
   the bootstrap file, runs ``python -m pipekit.job spec_<index>.json`` and an optional stage-out
   file (:meth:`pipekit.job.base.BaseJobFileFactory.node_lines`).
@@ -70,8 +70,8 @@ class ARCJobConfig(JobConfig):
     output_files: list[str] = field(default_factory=list)
     #: the proxy arcsub delegates to the jobs (set by the credential check)
     proxy_file: str | None = None
-    #: end the job when ARC's fork LRMS killed only its wrapper (arckill leaves children alive)
-    orphan_guard: bool = True
+    #: end the job when the CE finished it (ARC's fork LRMS cannot kill a cancelled job)
+    cancel_guard: bool = True
 
 
 def xrsl_value(value: Any, what: str) -> str:
@@ -107,7 +107,7 @@ class ARCJobFileFactory(BaseJobFileFactory):
             memory=cfg.get_expanded_int("arc", "memory", None),
             cpus=cfg.get_expanded_int("arc", "cpus", None),
             runtime_environments=split_list(get("arc", "runtime_environments", None)),
-            orphan_guard=cfg.get_expanded_bool("arc", "orphan_guard", True),
+            cancel_guard=cfg.get_expanded_bool("arc", "cancel_guard", True),
         )
         lines = get("arc", "xrsl_lines", None) or ""
         config.custom_content = [line.strip() for line in lines.splitlines() if line.strip()]
@@ -186,7 +186,6 @@ class ARCJobFileFactory(BaseJobFileFactory):
             f"(outputFiles={outputs})",
             f"(stdout={q(log, 'log file')})",
             '(join="yes")',
-            '(gmlog="gmlog")',
         ]
         lines += self._resource_lines(c)
         lines += [self.create_line(item) for item in c.custom_content]
@@ -236,7 +235,7 @@ class ARCJobFileFactory(BaseJobFileFactory):
                  f"# pipekit job script of ARC submission {plan.tag} ({len(plan)} jobs); "
                  "argument 1 is the job's index in it",
                  "exec 2>&1  # one log per job: stderr joins stdout"]
-        if c.orphan_guard:
+        if c.cancel_guard:
             lines += self.guard_lines()
         node = self.node_lines(plan, c, "$1", job_dir=self.session_dir)
         # the exit-status file is a declared output: ARC fails a job whose outputs are missing
@@ -244,24 +243,26 @@ class ARCJobFileFactory(BaseJobFileFactory):
         node.insert(at, ': > "$pk_status"')
         return "\n".join(lines + node) + "\n"
 
-    @staticmethod
-    def guard_lines() -> list[str]:
+    def guard_lines(self) -> list[str]:
         """
-        ARC's fork LRMS cancels a job by killing its top process only; the job script (below
-        /usr/bin/time) lives on. A background check every 2 s notices that the script's parent
-        or grandparent changed (the killed wrapper's children are re-parented) and sends
-        SIGTERM to the job, which then writes its exit-status file as cancelled. On other LRMS
-        the whole job is killed and this never fires.
+        ARC's fork LRMS cannot cancel a running job: it kills a process id recorded at
+        submission, whose process has already gone, so the job runs on. What the job does see
+        is A-REX finishing it: the CE removes the job's input files (this script among them)
+        from the session directory, and an LRMS that kills only the job's wrapper re-parents
+        the rest. A background check every 2 s notices either and sends SIGTERM to the job,
+        which then ends as cancelled (writing its exit-status file). It stops when the job ends.
         """
         def ppid(pid: str) -> str:
             return f'$(ps -o ppid= -p {pid} 2>/dev/null | tr -d " ")'
 
-        own, parent, grand = ppid("$$"), ppid('"$pk_parent"'), ppid('"$PPID"')
+        script = shlex.quote(self.wrapper_name)
+        grand, now = ppid('"$PPID"'), ppid('"$pk_parent"')
         return [
             "if command -v ps >/dev/null; then",
-            f"    pk_parent=$PPID; pk_grand={grand}",
+            f'    pk_parent=$PPID; pk_grand={grand}; pk_script="$PWD"/{script}',
             "    ( while sleep 2; do",
-            f'        [ "{own}" = "$pk_parent" ] && [ "{parent}" = "$pk_grand" ] && continue',
+            "        kill -0 $$ 2>/dev/null || break",
+            f'        [ -e "$pk_script" ] && [ "{now}" = "$pk_grand" ] && continue',
             "        kill -TERM $$ 2>/dev/null; break",
             "      done ) </dev/null >/dev/null 2>&1 &",
             "fi",

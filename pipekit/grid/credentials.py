@@ -63,9 +63,9 @@ def format_span(seconds: float) -> str:
     if days >= 2:
         return f"{days} days" + (f" {hours} h" if hours else "")
     if s >= 3600:
-        return f"{s // 3600} h {minutes} min"
+        return f"{s // 3600} h" + (f" {minutes} min" if minutes else "")
     if s >= 60:
-        return f"{minutes} min {s % 60} s"
+        return f"{minutes} min" + (f" {s % 60} s" if s % 60 else "")
     return f"{s} s"
 
 
@@ -150,7 +150,8 @@ def proxy_location() -> tuple[str, str]:
     return f"/tmp/x509up_u{os.getuid()}", "the default location; set X509_USER_PROXY for another file"
 
 
-def load_proxy(path: str | None = None, source: str | None = None) -> Credential:
+def load_proxy(path: str | None = None, source: str | None = None,
+               tool: str = "voms-proxy-init") -> Credential:
     """
     The proxy at *path* (default: :func:`proxy_location`). Raises :class:`CredentialError` when
     it does not exist, cannot be read or is not a proxy file (no certificate or no private key).
@@ -159,7 +160,7 @@ def load_proxy(path: str | None = None, source: str | None = None) -> Credential
         path, where = proxy_location()
     else:
         path, where = os.path.abspath(os.path.expanduser(str(path))), source or "the path given"
-    fix = f"create one with: {renew_command(X509)}"
+    fix = f"create one with: {renew_command(X509, tool=tool)}"
     origin = f"from {where}" if where.startswith("$") else where
     try:
         proxy = read_proxy_file(path)
@@ -185,12 +186,12 @@ def load_proxy(path: str | None = None, source: str | None = None) -> Credential
     )
 
 
-def find_proxy() -> Credential | None:
+def find_proxy(tool: str = "voms-proxy-init") -> Credential | None:
     """The proxy of :func:`proxy_location` when that file exists (None otherwise)."""
     path, source = proxy_location()
     if not os.path.exists(path):
         return None
-    return load_proxy(path, source)
+    return load_proxy(path, source, tool)
 
 
 # -- bearer tokens -----------------------------------------------------------------------------
@@ -334,10 +335,10 @@ def credentials_for_jobs(kinds: Sequence[str], need: LifetimeNeed, tool: str = "
     notes: list[str] = []
     for kind in wanted:
         try:
-            cred = find_proxy() if kind == X509 else find_token()
+            cred = find_proxy(tool) if kind == X509 else find_token()
             if cred is None and not auto:
                 if kind == X509:
-                    load_proxy()  # raises the "does not exist" message
+                    load_proxy(tool=tool)  # raises the "does not exist" message
                 raise CredentialError("no bearer token: none of $BEARER_TOKEN, "
                                       + ", ".join(src for _, src in token_locations())
                                       + f" is set or exists; {renew_command(TOKEN)}")

@@ -77,7 +77,7 @@ def ensure_callbacks(fn: Callable, task: Any, args: Any, kwargs: Any, tool: str)
         valid, cred = proxy_valid()
         if not valid:
             if cred is None:
-                load_proxy()  # raises the message for a missing or unreadable proxy
+                load_proxy(tool=tool)  # raises the message for a missing or unreadable proxy
             raise CredentialError(f"{getattr(task, 'task_id', task)}: the X.509 proxy "
                                   f"{cred.where()} expired; renew it with: "
                                   f"{renew_command(X509, cred.vo, tool=tool)}")

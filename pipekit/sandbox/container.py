@@ -158,6 +158,13 @@ class ContainerSandbox(Sandbox):
         if os.path.isfile(proxy):
             files.append(proxy)
             env["X509_USER_PROXY"] = proxy
+        if "BEARER_TOKEN" not in env:
+            token = next((p for p, _ in token_locations() if os.path.isfile(p)), None)
+            if token:
+                files.append(token)
+                env["BEARER_TOKEN_FILE"] = token
+        if not files and "BEARER_TOKEN" not in env:
+            return [], env  # no credential: the trust anchors are of no use inside
         for var, default in (("X509_CERT_DIR", "/etc/grid-security/certificates"),
                              ("X509_VOMS_DIR", "/etc/grid-security/vomsdir"),
                              ("X509_VOMSES", "/etc/vomses")):
@@ -165,11 +172,6 @@ class ContainerSandbox(Sandbox):
             if os.path.exists(path):
                 files.append(path)
                 env[var] = path
-        if "BEARER_TOKEN" not in env:
-            token = next((p for p, _ in token_locations() if os.path.isfile(p)), None)
-            if token:
-                files.append(token)
-                env["BEARER_TOKEN_FILE"] = token
         mounts = [Mount(os.path.abspath(f), os.path.abspath(f)) for f in dict.fromkeys(files)]
         return mounts, env
 

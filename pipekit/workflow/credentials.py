@@ -77,9 +77,9 @@ class RemoteCredentials:
             raise UsageError(f"[job] credential_margin = {raw!r} is not a duration; use e.g. 1h, "
                              "30m or 3600") from None
         walltime = self.job_file_factory.job_walltime(config)
-        margin_text = f"margin {grid.format_span(margin)} ([job] credential_margin)"
+        margin_text = f"margin {grid.format_span(margin)} of [job] credential_margin"
         if walltime is None:
-            return grid.LifetimeNeed(margin, f"{margin_text}; the job walltime is not set")
+            return grid.LifetimeNeed(margin, f"{margin_text}; no job walltime is set")
         return grid.LifetimeNeed(walltime + margin,
                                  f"walltime {grid.format_span(walltime)} + {margin_text}")
 

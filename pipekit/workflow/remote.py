@@ -332,7 +332,7 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
             try:
                 result = loop.run()
             except CredentialError as e:
-                active = len(loop.relevant_active())
+                active = len([j for j in loop.relevant_active() if j.job_id])
                 if not active:
                     raise
                 raise CredentialError(f"{e}; {active} job(s) are still active: renew it and run "

@@ -24,8 +24,10 @@
 # Changes against the prototype (shared/recipes/arc.sh; it works as written): state under
 # /tmp/infra; one start at a time (flock; daemons start with the lock's fd closed); restart on a
 # changed config; the session and control directories are usable by nobody; status exits 1 when
-# a daemon is down. Known ARC fork-LRMS behaviour: arckill kills only the job's top process (its
-# children live on); pipekit's ARC job script ends itself when that happens.
+# a daemon is down. Known ARC 6.17 fork-LRMS behaviour: arckill cannot stop a running job (it
+# kills the recorded local id, the pid of a watcher subshell that is already gone); A-REX then
+# cleans the job's inputs from its session directory, and pipekit's ARC job script, which
+# watches for that, ends itself.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${ARC_BASE:-/tmp/infra/arc}

@@ -12,6 +12,7 @@ directories live below /tmp/infra/arc-tests (pytest's own tmp_path is private to
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -36,19 +37,17 @@ __all__ = ["WORK", "FAST", "software_area", "ArcRun", "arc_shims", "arcstat_stat
 
 @functools.cache
 def software_area() -> str:
-    """pipekit, luigi and luigi's dependencies copied where "nobody" can read them (once)."""
-    from pipekit.sandbox.runtime import forwarded_packages
-
-    first, last = forwarded_packages()
+    """
+    The software area of the jobs, made as a user would: ``pipekit software`` copies pipekit,
+    luigi and luigi's dependencies into ``[core] software_dir`` (here one "nobody" can read).
+    """
     area = WORK / f"software-{uuid.uuid4().hex[:8]}"
-    area.mkdir(parents=True)
-    for path in first + last:
-        dst = area / os.path.basename(path)
-        if os.path.isdir(path):
-            shutil.copytree(path, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(path, dst)
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "LAW__core__software_dir": str(area)}
+    subprocess.run([str(Path(sys.executable).parent / "pipekit"), "software"], env=env,
+                   check=True, capture_output=True, timeout=120)
     subprocess.run(["chmod", "-R", "a+rX", str(WORK)], check=True)
+    atexit.register(shutil.rmtree, area, True)
     return str(area)
 
 

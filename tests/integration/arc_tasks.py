@@ -10,7 +10,6 @@ attempt). Each branch records its pid in ``out/.pid_<branch>`` (to check that a 
 really gone) and what it saw in its output (user id, proxy, its VO).
 """
 
-import json
 import os
 import time
 
