@@ -108,7 +108,15 @@ class ARCJobManager(BaseJobManager):
         return os.path.join(self.job_dir, "arc_jobs.dat")
 
     def _run(self, cmd: list[str], timeout: float | None = None, env: dict | None = None) -> Any:
-        return run_command(cmd, timeout=timeout or self.timeout, check=False, env=env)
+        """Run an ARC client command; a timeout or a missing client is a :class:`JobError`
+        (for a status query: a failed poll, retried; for arcsub: the loop asks the CE by name)."""
+        try:
+            return run_command(cmd, timeout=timeout or self.timeout, check=False, env=env)
+        except CommandError as e:
+            if e.returncode is None and "not found on PATH" in str(e):
+                raise JobError(f"the ARC client command {cmd[0]} is not installed; install the "
+                               "package nordugrid-arc-client") from None
+            raise JobError(str(e)) from None
 
     def _id_file(self, name: str, ids: Sequence[str]) -> str:
         """*ids*, one per line, in a file of the job directory (``arc* -i FILE``)."""
@@ -222,14 +230,15 @@ class ARCJobManager(BaseJobManager):
         fetched = self.fetch_outputs(ended)
         out: dict[str, JobState] = {}
         for job_id, info in jobs.items():
-            if info.state == "Undefined" and not info.name:
+            if info.state == "Undefined":
                 continue  # the CE does not know it (any more): the loop asks its status file
             out[job_id] = self._state(info, fetched.get(job_id, True))
         return out
 
     def _check_reachable(self, jobs: dict[str, ARCJobInfo], stderr: str, cmd: list[str]) -> None:
         """A CE that does not answer is a failed query (retried), never "the jobs are gone"."""
-        unknown = [i for i, info in jobs.items() if info.state == "Undefined" and not info.name]
+        # with -u, arcstat lists a job it got no answer for as "Undefined"
+        unknown = [i for i, info in jobs.items() if info.state == "Undefined"]
         if not unknown:
             return
         # jobs the CE answered "404 Job not found" for are really gone; anything else: no answer

@@ -225,3 +225,21 @@ def test_jobs_write_to_gsi_xrootd_with_the_proxy_arc_delegated_to_them(arc, grid
     # the workflow is complete for the submitter as well (listing with its own proxy)
     again = arc.run("GridChars", *args, proxy="x509up_voms")
     assert again.returncode == 0 and len(arc.shims.calls("arcsub")) == 1
+
+
+def test_a_ce_that_does_not_answer_is_a_failed_poll_never_lost_jobs(arc):
+    args = ("--out", str(arc.out), "--n", "2", "--sleep", "15", *FAST)
+    assert arc.run("Chars", *args, "--no-poll").returncode == 0
+    wait_running(arc, 2)
+    assert grid_helpers.infra("arc", "stop").returncode == 0
+    try:
+        down = arc.run("Chars", *args, "--poll-fails", "2")
+    finally:
+        assert grid_helpers.infra("arc", "start").returncode == 0
+    assert down.returncode == 1, down.stdout
+    assert "ARC status query failed 3 times in a row" in down.stdout
+    assert "is the CE reachable?" in down.stdout and "jobs keep running" in down.stdout
+    assert {j["state"] for j in arc.ledger().values()} <= {"pending", "running", "unknown"}
+    rerun = arc.run("Chars", *args)
+    assert rerun.returncode == 0, rerun.stdout
+    assert arc.outputs() == expected(2) and len(arc.shims.calls("arcsub")) == 1
