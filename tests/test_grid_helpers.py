@@ -13,7 +13,7 @@ import luigi
 import pytest
 
 import pipekit as law
-from pipekit.errors import CredentialError, UsageError
+from pipekit.errors import CredentialError, NotSupportedError
 
 law.contrib.load("wlcg", "arc")
 
@@ -79,10 +79,14 @@ def test_renew_helpers_make_voms_proxies(grid_user, grid_services, tmp_path):
     assert law.wlcg.renew_vomsproxy(proxy_file=tmp_path / "x", vo="nosuchvo", silent=True) is None
 
 
-def test_glite_delegation_is_refused_as_retired():
-    with pytest.raises(UsageError, match="gLite and its CREAM computing elements are retired.*"
-                       "--workflow arc"):
+def test_glite_delegation_is_refused_as_retired_and_myproxy_as_not_supported():
+    with pytest.raises(NotSupportedError, match="gLite and its CREAM computing elements are "
+                       "retired.*--workflow arc"):
         law.wlcg.delegate_vomsproxy_glite("ce.example.org:8443")
+    with pytest.raises(NotSupportedError, match="delegate_myproxy is not supported by pipekit: "
+                       ".*myproxy-init"):
+        law.wlcg.delegate_myproxy(vo="cms")
+    assert law.wlcg.get_ce_endpoint("ce.example.org:8443/cream-pbs-cms") == "ce.example.org:8443"
 
 
 class Guarded(law.Task):

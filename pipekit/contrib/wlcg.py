@@ -24,7 +24,9 @@ The VOMS proxy helpers keep law's names and answers, but read the proxy file the
     law.wlcg.get_vomsproxy_vo()               # "cms", None without VOMS attributes
     law.wlcg.renew_vomsproxy(vo="cms", lifetime="8 days", password_file="~/.globus/pass")
 
-``delegate_vomsproxy_glite`` raises: gLite (CREAM CEs) is retired; use ARC or HTCondor-CE.
+``delegate_vomsproxy_glite`` raises: gLite (CREAM CEs) is retired; use ARC or HTCondor-CE. The
+MyProxy helpers (``delegate_myproxy``, ``get_myproxy_info``) exist but raise
+:class:`pipekit.errors.NotSupportedError`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import os
 from typing import Any, Callable
 
 from pipekit.decorator import factory
-from pipekit.errors import CredentialError, UsageError
+from pipekit.contrib._unsupported import unsupported_callable
+from pipekit.errors import CredentialError, NotSupportedError
 from pipekit.grid import helpers
 from pipekit.grid.credentials import proxy_location
 from pipekit.grid.x509 import X509FormatError, read_proxy_file
@@ -44,7 +47,8 @@ __all__ = [
     "WLCGFileSystem", "WLCGTarget", "WLCGFileTarget", "WLCGDirectoryTarget",
     "get_userkey", "get_usercert", "get_usercert_subject", "get_vomsproxy_file",
     "get_vomsproxy_identity", "get_vomsproxy_lifetime", "get_vomsproxy_vo",
-    "check_vomsproxy_validity", "renew_vomsproxy", "delegate_vomsproxy_glite", "ensure_vomsproxy",
+    "check_vomsproxy_validity", "renew_vomsproxy", "delegate_vomsproxy_glite", "delegate_myproxy",
+    "get_myproxy_info", "get_ce_endpoint", "ensure_vomsproxy",
 ]
 
 
@@ -154,11 +158,22 @@ def renew_vomsproxy(proxy_file: Any = None, vo: str | None = None, rfc: bool = T
 
 
 def delegate_vomsproxy_glite(*args: Any, **kwargs: Any) -> str:
-    """law's gLite delegation: gLite is retired, so this always raises a :class:`UsageError`."""
-    raise UsageError("delegate_vomsproxy_glite: gLite and its CREAM computing elements are "
-                     "retired (WLCG switched them off); submit to ARC (law.contrib.load('arc'), "
-                     "--workflow arc, which delegates the proxy itself) or HTCondor-CE "
-                     "(--workflow htcondor) instead")
+    """law's gLite delegation: gLite is retired, so this always raises a :class:`NotSupportedError`."""
+    raise NotSupportedError("delegate_vomsproxy_glite: gLite and its CREAM computing elements "
+                            "are retired (WLCG switched them off); submit to ARC "
+                            "(law.contrib.load('arc'), --workflow arc, which delegates the proxy "
+                            "itself) or HTCondor-CE (--workflow htcondor) instead")
+
+
+_MYPROXY = ("pipekit does not drive MyProxy (no MyProxy server is available to test against); "
+            "delegate with myproxy-init, or arcproxy --myproxysrv HOST --myproxycmd PUT")
+delegate_myproxy = unsupported_callable("delegate_myproxy", _MYPROXY, __name__)
+get_myproxy_info = unsupported_callable("get_myproxy_info", _MYPROXY, __name__)
+
+
+def get_ce_endpoint(ce: str) -> str:
+    """The endpoint of a computing element: ``"ce.example.org:8443/cream-pbs"`` -> ``"ce.example.org:8443"``."""
+    return str(ce).split("/", 1)[0]
 
 
 @factory(accept_generator=True)

@@ -59,7 +59,7 @@ def test_twenty_branch_workflow_finishes_with_one_arcsub_and_one_arcstat_per_cyc
 def test_failing_branch_is_resubmitted_and_its_exit_code_and_reason_reach_the_ledger(arc):
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "4", "--fail-once", "1",
                    "--always-fail", "3", "--retries", "1", *FAST)
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     assert arc.outputs() == expected(4, skip=(3,))
     assert "branch 3 always fails" in proc.stdout and "failed after 2 attempt(s)" in proc.stdout
     jobs = arc.ledger()
@@ -117,7 +117,7 @@ def test_cancel_jobs_kills_the_running_jobs_on_the_ce(arc):
 
 def test_expired_proxy_stops_the_submission_with_one_clear_line(arc):
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "2", *FAST, proxy="x509up_expired")
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 40, proc.stdout
     expired = grid_helpers.proxy("x509up_expired")
     line = next(x for x in proc.stdout.splitlines() if "x509up_expired" in x)
     assert line.split(": ", 1)[1] == (
@@ -132,12 +132,12 @@ def test_expired_proxy_stops_the_submission_with_one_clear_line(arc):
 def test_missing_proxy_and_one_shorter_than_the_walltime_stop_the_submission(arc, tmp_path):
     missing = grid_helpers.proxy("missing")
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "2", *FAST, proxy="missing")
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert (f"no X.509 proxy: {missing} does not exist (from $X509_USER_PROXY); create one "
             "with: arcproxy --constraint validityPeriod=24H") in proc.stdout
     (arc.dir / "law.cfg").write_text((arc.dir / "law.cfg").read_text() + "walltime = 13h\n")
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "2", *FAST)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert "left, but the jobs need 13 h 10 min (walltime 13 h + margin 10 min" in proc.stdout
     assert "renew it with: arcproxy --constraint validityPeriod=24H" in proc.stdout
     assert arc.shims.calls("arcsub") == []
@@ -236,7 +236,7 @@ def test_a_ce_that_does_not_answer_is_a_failed_poll_never_lost_jobs(arc):
         down = arc.run("Chars", *args, "--poll-fails", "2")
     finally:
         assert grid_helpers.infra("arc", "start").returncode == 0
-    assert down.returncode == 1, down.stdout
+    assert down.returncode == 40, down.stdout
     assert "ARC status query failed 3 times in a row" in down.stdout
     assert "is the CE reachable?" in down.stdout and "jobs keep running" in down.stdout
     assert {j["state"] for j in arc.ledger().values()} <= {"pending", "running", "unknown"}

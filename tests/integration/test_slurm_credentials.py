@@ -40,7 +40,7 @@ def test_expired_required_proxy_stops_before_sbatch(tmp_path, out, shims, grid):
     grid.setenv("X509_USER_PROXY", grid_helpers.proxy("x509up_expired"))
     (tmp_path / "law.cfg").write_text("[slurm]\ncredentials = x509\n")
     proc = run_pipekit(tmp_path, "ProxyChars", "--out", str(out), "--n", "2", *FAST, shims=shims)
-    assert proc.returncode == 1
+    assert proc.returncode == 40
     assert (f"the X.509 proxy {grid_helpers.proxy('x509up_expired')} (from $X509_USER_PROXY) "
             "expired ") in proc.stdout
     assert "renew it with: voms-proxy-init --rfc --valid 24:00" in proc.stdout
