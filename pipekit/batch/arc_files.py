@@ -156,9 +156,10 @@ class ARCJobFileFactory(BaseJobFileFactory):
 
     def staged_inputs(self, plan: SubmissionPlan, c: ARCJobConfig, index: int) -> list[tuple[str, str]]:
         """``(name in the session directory, source)`` of every input file of job *index*."""
+        # everything the base factory lists as job input (bootstrap, stage-out file, analysis
+        # bundles, ...) plus ours: a new kind of input file reaches ARC jobs without a change here
         sources = [os.path.join(plan.directory, self.wrapper_name), plan.spec_file(index)]
-        sources += [str(p) for p in (c.bootstrap_file, c.stageout_file) if p]
-        sources += [str(p) for p in c.input_files]
+        sources += list(dict.fromkeys(str(p) for p in self.input_files(c) if p not in (None, "")))
         pairs = [(os.path.basename(s.rstrip("/")) if not _is_url(s) else s.rsplit("/", 1)[-1], s)
                  for s in sources]
         names = [n for n, _ in pairs]

@@ -34,8 +34,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from pipekit.decorator import factory
 from pipekit.contrib._unsupported import unsupported_callable
+from pipekit.decorator import factory
 from pipekit.errors import CredentialError, NotSupportedError
 from pipekit.grid import helpers
 from pipekit.grid.credentials import proxy_location

@@ -33,7 +33,7 @@ def test_twenty_branch_workflow_finishes_with_one_arcsub_and_one_arcstat_per_cyc
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "20", *FAST)
     wall = time.time() - t0
     assert proc.returncode == 0, proc.stdout
-    assert arc.outputs() == expected(20)
+    assert arc.outputs() == expected(20), proc.stdout
     assert "20 of 20 branches done" in proc.stdout
     arcsub = arc.shims.calls("arcsub")
     assert len(arcsub) == 1 and arcsub[0].count(".xrsl") == 20
@@ -60,10 +60,10 @@ def test_failing_branch_is_resubmitted_and_its_exit_code_and_reason_reach_the_le
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "4", "--fail-once", "1",
                    "--always-fail", "3", "--retries", "1", *FAST)
     assert proc.returncode == 40, proc.stdout
-    assert arc.outputs() == expected(4, skip=(3,))
+    assert arc.outputs() == expected(4, skip=(3,)), proc.stdout
     assert "branch 3 always fails" in proc.stdout and "failed after 2 attempt(s)" in proc.stdout
     jobs = arc.ledger()
-    assert jobs[1]["state"] == "finished" and jobs[1]["attempt"] == 2
+    assert jobs[1]["state"] == "finished" and jobs[1]["attempt"] == 2, proc.stdout
     assert jobs[1]["history"][0]["exit_code"] == 1
     assert jobs[3]["state"] == "failed" and jobs[3]["attempt"] == 2
     assert jobs[3]["exit_code"] == 1 and jobs[3]["reason"] == "exit_code"
@@ -156,7 +156,7 @@ def test_killed_submitter_rerun_reattaches_without_duplicate_jobs(arc):
     rerun = arc.run("Chars", *args)
     assert rerun.returncode == 0, rerun.stdout
     assert "re-attached to 4 active jobs" in rerun.stdout
-    assert arc.outputs() == expected(4)
+    assert arc.outputs() == expected(4), rerun.stdout
     assert len(arc.shims.calls("arcsub")) == 1
     assert {j["attempt"] for j in arc.ledger().values()} == {1}
 
