@@ -44,7 +44,7 @@ def test_proxy_comes_from_x509_user_proxy(grid_user):
     cred = grid.find_proxy()
     assert cred.path == grid_helpers.proxy("x509up_12h") and cred.source == "$X509_USER_PROXY"
     assert cred.identity == "/DC=org/DC=pipekit-test/CN=Test User"
-    assert 11 * 3600 < cred.seconds_left() <= 12 * 3600
+    assert 6 * 3600 < cred.seconds_left() <= 12 * 3600  # gridca.sh renews it below 6 h
 
 
 def test_without_x509_user_proxy_the_default_location_is_used(grid_user, monkeypatch):
