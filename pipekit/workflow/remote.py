@@ -57,8 +57,6 @@ from pipekit.workflow.credentials import RemoteCredentials
 
 __all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
 
-
-
 #: parameters of remote workflows; branches (and thus jobs) do not carry them
 REMOTE_PARAMS = {
     "retries", "tasks_per_job", "parallel_jobs", "no_poll", "poll_interval", "poll_fails",
