@@ -27,7 +27,7 @@ from pipekit.errors import CredentialError, UsageError
 TASKS = '''
 import luigi
 import pipekit as law
-law.contrib.load("slurm", "htcondor")
+law.contrib.load("slurm", "htcondor", "sge", "lsf")
 
 
 class SlurmChars(law.slurm.SlurmWorkflow, law.LocalWorkflow):
@@ -48,6 +48,20 @@ class CondorChars(law.htcondor.HTCondorWorkflow, law.LocalWorkflow):
 
     def output(self):
         return law.LocalFileTarget(f"data/c_{self.branch}.json")
+
+
+class SgeChars(law.sge.SGEWorkflow, law.LocalWorkflow):
+    n = luigi.IntParameter(default=2)
+
+    def create_branch_map(self):
+        return {i: i for i in range(self.n)}
+
+    def output(self):
+        return law.LocalFileTarget(f"data/g_{self.branch}.json")
+
+
+class LsfChars(law.lsf.LSFWorkflow, SgeChars):
+    pass
 
 
 class NeedsToken(SlurmChars):
@@ -97,6 +111,15 @@ def test_slurm_jobs_get_a_private_copy_of_the_proxy_and_x509_user_proxy(mod, wor
     assert f"export X509_CERT_DIR={grid_helpers.GRIDCA / 'certificates'}" in text
     assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
     assert Path(copy).read_bytes() == Path(grid_helpers.proxy()).read_bytes()
+
+
+@pytest.mark.parametrize("cls", ["SgeChars", "LsfChars"])
+def test_grid_engine_and_lsf_jobs_get_x509_user_proxy_the_same_way(mod, work, cls):
+    plan, script, _ = prepare(getattr(mod, cls)())
+    assert f"export X509_USER_PROXY={os.path.join(plan.directory, 'x509up')}" in script.read_text()
+    law_cfg(work, "[job]\ncredentials = x509\n[sge]\nwalltime = 13h\n[lsf]\nwalltime = 13h\n")
+    with pytest.raises(CredentialError, match=r"walltime 13 h \+ margin 1 h"):
+        prepare(getattr(mod, cls)())
 
 
 def test_htcondor_gets_x509userproxy_and_a_users_own_line_wins(mod, work):
