@@ -6,7 +6,7 @@ on CVMFS); this module is imported from the test's directory.
 
 Branch behaviour is steered by parameters: ``fail_once`` branches raise on their first attempt,
 ``always_fail`` ones always, ``sleep`` makes branches slow (``sleep_first``: only the first
-attempt). Each branch records its pid in ``out/.pid_<branch>`` (to check that a cancelled job is
+attempt; ``slow`` limits both to some branches). Each branch records its pid in ``out/.pid_<branch>`` (to check that a cancelled job is
 really gone) and what it saw in its output (user id, proxy, its VO).
 """
 
@@ -33,6 +33,7 @@ class Chars(law.arc.ARCWorkflow, law.LocalWorkflow):
     always_fail = luigi.Parameter(default="")
     sleep = luigi.FloatParameter(default=0.0)
     sleep_first = luigi.FloatParameter(default=0.0)
+    slow = luigi.Parameter(default="")
 
     def create_branch_map(self):
         return {i: chr(97 + i % 26) for i in range(self.n)}
@@ -51,9 +52,10 @@ class Chars(law.arc.ARCWorkflow, law.LocalWorkflow):
         with open(os.path.join(self.out, f".pid_{self.branch}"), "w") as f:
             f.write(str(os.getpid()))
         first = self._first_attempt()
-        if self.sleep_first and first:
+        slow = not self.slow or self.branch in _ints(self.slow)
+        if self.sleep_first and first and slow:
             time.sleep(self.sleep_first)
-        if self.sleep:
+        if self.sleep and slow:
             time.sleep(self.sleep)
         if self.branch in _ints(self.always_fail):
             raise RuntimeError(f"branch {self.branch} always fails")

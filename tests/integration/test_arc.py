@@ -57,8 +57,10 @@ def test_twenty_branch_workflow_finishes_with_one_arcsub_and_one_arcstat_per_cyc
 
 
 def test_failing_branch_is_resubmitted_and_its_exit_code_and_reason_reach_the_ledger(arc):
+    # branch 3 is slow: the workflow ends failed (tolerance 0) only after branch 1's retry was
+    # reported finished, not while ARC still shows it running (its states lag by up to 5 s)
     proc = arc.run("Chars", "--out", str(arc.out), "--n", "4", "--fail-once", "1",
-                   "--always-fail", "3", "--retries", "1", *FAST)
+                   "--always-fail", "3", "--retries", "1", "--sleep", "15", "--slow", "3", *FAST)
     assert proc.returncode == 40, proc.stdout
     assert arc.outputs() == expected(4, skip=(3,)), proc.stdout
     assert "branch 3 always fails" in proc.stdout and "failed after 2 attempt(s)" in proc.stdout
