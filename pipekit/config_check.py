@@ -97,13 +97,36 @@ def _auto_or_boolean(value: str) -> str | bool:
     return "auto" if value.strip().lower() == "auto" else _boolean(value)
 
 
+def _credentials(value: str) -> tuple[str, ...]:
+    from pipekit.errors import UsageError
+    from pipekit.grid.credentials import parse_mode
+
+    try:
+        return parse_mode(value)
+    except UsageError:
+        raise ValueError("not a credential choice; use auto, none, x509, token or x509,token") from None
+
+
+def _margin(value: str) -> float:
+    """A duration that may be 0 (``[job] credential_margin = 0``: exactly the walltime)."""
+    from pipekit.humanize import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise ValueError("not a duration; use e.g. 3600, 1h or 30m") from None
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds
+
+
 _SECONDS = _seconds(allow_zero=False)
 
 #: what every array backend reads from its section (pipekit/job/resources.py, job/arrays.py)
 _ARRAY_BACKEND: dict[str, Check] = {
     "walltime": _duration, "memory": _text, "cpus": _integer(1), "gpus": _integer(0),
     "bootstrap_file": _text, "stageout_file": _text, "max_array_size": _integer(1),
-    "command_timeout": _SECONDS,
+    "command_timeout": _SECONDS, "credentials": _credentials,
 }
 
 #: pipekit's own sections: option -> check of its value
@@ -113,7 +136,8 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "provenance": {"checksum": _boolean},
     "target": {"default_local_fs": _text, "tmp_dir": _text},
     "job": {"job_file_dir": _text, "job_file_dir_cleanup": _boolean, "python_executable": _text,
-            "bootstrap_file": _text, "stageout_file": _text, "lost_job_grace": _seconds()},
+            "bootstrap_file": _text, "stageout_file": _text, "lost_job_grace": _seconds(),
+            "credentials": _credentials, "credential_margin": _margin},
     "slurm": {**_ARRAY_BACKEND, "partition": _text, "sbatch_args": _arguments},
     "sge": {**_ARRAY_BACKEND, "queue": _text, "project": _text, "parallel_environment": _text,
             "gpu_resource": _text, "qsub_args": _arguments, "accounting": _auto_or_boolean},
@@ -124,7 +148,13 @@ SECTIONS: dict[str, dict[str, Check]] = {
                  "accounting_group": _text, "max_idle": _integer(1), "shared_filesystem": _boolean,
                  "bootstrap_file": _text, "stageout_file": _text, "submit_lines": _text,
                  "submit_args": _arguments, "pool": _text, "scheduler": _text,
-                 "max_jobs_per_submission": _integer(1), "command_timeout": _SECONDS},
+                 "max_jobs_per_submission": _integer(1), "command_timeout": _SECONDS,
+                 "credentials": _credentials, "oauth_services": _text},
+    "arc": {"ce": _text, "interface": _text, "queue": _text, "walltime": _duration,
+            "memory": _integer(1), "cpus": _integer(1), "runtime_environments": _text,
+            "xrsl_lines": _text, "arcsub_args": _arguments, "credentials": _credentials,
+            "bootstrap_file": _text, "stageout_file": _text, "command_timeout": _SECONDS,
+            "max_jobs_per_submission": _integer(1), "cancel_guard": _boolean},
     "notifications": {"mail_recipient": _text, "mail_sender": _text, "mail_smtp_host": _text,
                       "mail_smtp_port": _integer(1, 65535)},
 }

@@ -27,6 +27,8 @@ __all__ = [
     "JobError",
     "RemoteError",
     "TransientRemoteError",
+    "RemoteAuthError",
+    "CredentialError",
 ]
 
 
@@ -125,3 +127,12 @@ class RemoteError(TargetError):
 
 class TransientRemoteError(RemoteError):
     """A remote storage operation failed in a way that may succeed when retried."""
+
+
+class RemoteAuthError(RemoteError):
+    """Remote storage refused the credential (none, expired, or not accepted); never retried."""
+
+
+class CredentialError(PipekitError):
+    """A grid credential (X.509 proxy, bearer token) is missing, unreadable, expired or too
+    short-lived for the jobs; the message names the file, its lifetime and how to renew it."""

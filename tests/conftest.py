@@ -103,3 +103,41 @@ def fresh_tasks(home):
     yield
     luigi.task_register.Register.clear_instance_cache()
     base._branch_map_cache.clear()
+
+
+@pytest.fixture(scope="session")
+def grid_services(require_service):
+    """
+    ``grid_services("voms", "arc", ...)``: start those mini-grid services of tests/infra
+    (skipped locally, failing in CI when one cannot start). What the session started itself is
+    stopped at its end, outside CI.
+    """
+    import grid_helpers
+
+    def need(*names: str) -> None:
+        for name in names:
+            reason = grid_helpers.start(name)
+            require_service(name, reason is None, reason or "")
+
+    yield need
+    grid_helpers.stop_started()
+
+
+@pytest.fixture
+def grid_user(monkeypatch: pytest.MonkeyPatch, grid_services):
+    """This process as a grid user of the test CA (X509_* set; ``grid_user(proxy_name)`` switches)."""
+    import grid_helpers
+
+    grid_services("gridca")
+
+    def use(proxy_name: str | None = "x509up_12h") -> dict[str, str]:
+        env = grid_helpers.grid_env(proxy_name)
+        for key in [k for k in os.environ if k.startswith(("X509_", "BEARER_TOKEN"))]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith(("X509_", "VOMS_")):
+                monkeypatch.setenv(key, value)
+        return env
+
+    use()
+    return use

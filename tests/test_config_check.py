@@ -42,6 +42,13 @@ BAD_VALUES = [
     ("lsf", "walltime", "a while", "not a duration"),
     ("core", "provenance", "maybe", "boolean; use True or False"),
     ("provenance", "checksum", "adler", "boolean; use True or False"),
+    ("job", "credentials", "x509,kerberos", "not a credential choice; use auto, none, x509"),
+    ("job", "credential_margin", "plenty", "not a duration"),
+    ("slurm", "credentials", "proxy", "not a credential choice"),
+    ("arc", "memory", "2GB", "not a whole number"),
+    ("arc", "walltime", "long", "not a duration"),
+    ("arc", "arcsub_args", '--debug "INFO', "no closing quotation"),
+    ("arc", "cancel_guard", "perhaps", "boolean; use True or False"),
 ]
 
 
@@ -81,6 +88,9 @@ def test_misspelled_options_and_sections_are_warned_about_with_the_closest_name(
         worker: 2
         [sge]
         paralel_environment: smp
+        [arc]
+        computing_element: https://ce.example.org/arex
+        credential: x509
         """)
     proc = run_cli(["run", "wf.Wf", "--workflow", "local"], tmp_path)
     assert proc.returncode == 0, proc.stderr  # a warning, the run goes on
@@ -90,6 +100,7 @@ def test_misspelled_options_and_sections_are_warned_about_with_the_closest_name(
     assert "[luigi_core] worker is not an option of luigi's [core]; did you mean workers?" in proc.stderr
     assert "[sge] paralel_environment is not an option pipekit reads; did you mean " \
            "parallel_environment?" in proc.stderr
+    assert "[arc] credential is not an option pipekit reads; did you mean credentials?" in proc.stderr
     assert (tmp_path / "data" / "b1.txt").exists()
 
 
@@ -98,6 +109,8 @@ def test_options_law_reads_and_sections_of_ones_own_give_no_warning(tmp_path):
     write(tmp_path / "law.cfg", """
         [job]
         job_file_dir_mkdtemp: True
+        credentials: x509,token
+        credential_margin: 0
         slurm_cmd_sbatch: sbatch
         htcondor_chunk_size_query: 25
         [target]
@@ -118,6 +131,16 @@ def test_options_law_reads_and_sections_of_ones_own_give_no_warning(tmp_path):
         memory_unit: MB
         bjobs_json: false
         bsub_args: -R "select[type==X86_64]"
+        credentials: none
+        [htcondor]
+        oauth_services: scitokens
+        [arc]
+        ce: https://ce1.example.org/arex, https://ce2.example.org/arex
+        walltime: 2h
+        memory: 2000
+        runtime_environments: ENV/PROXY
+        xrsl_lines: (rerun="2")
+        cancel_guard: false
         """)
     proc = run_cli(["run", "wf.Wf", "--workflow", "local"], tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -21,12 +21,6 @@ DATA = json.loads((Path(__file__).parent / "data" / "law_names.json").read_text(
 
 #: names built on other branches of wave 2: (package, name or None for all) -> issue
 OTHER_ISSUES = {
-    ("arc", None): 12,
-    **{("wlcg", n): 12 for n in (
-        "get_userkey", "get_usercert", "get_usercert_subject", "get_vomsproxy_file",
-        "get_vomsproxy_identity", "get_vomsproxy_lifetime", "get_vomsproxy_vo",
-        "check_vomsproxy_validity", "renew_vomsproxy", "delegate_vomsproxy_glite",
-        "delegate_myproxy", "get_myproxy_info", "get_ce_endpoint", "ensure_vomsproxy")},
     ("git", None): 14,
     ("mercurial", None): 14,
 }

@@ -36,6 +36,7 @@ from pipekit.batch import htcondor_status as ads
 from pipekit.batch.htcondor_files import HTCondorJobConfig, HTCondorJobFileFactory
 from pipekit.config import Config
 from pipekit.errors import CommandError, JobError
+from pipekit.grid.credentials import X509, Credential
 from pipekit.job.base import (
     PENDING,
     BaseJobManager,
@@ -265,6 +266,24 @@ class HTCondorWorkflowProxy(BaseRemoteWorkflowProxy):
             config.env.update(self.pipekit_environment())
         elif config.python == sys.executable and not cfg.get_expanded("job", "python_executable", None):
             config.python = "python3"  # the submitting interpreter's path rarely exists there
+
+    def deliver_credentials(self, plan: SubmissionPlan, config: JobConfig,
+                            credentials: list[Credential], write: bool = True) -> None:
+        """
+        HTCondor's own mechanisms, put first so that a user's ``custom_content`` line wins: an
+        X.509 proxy as ``x509userproxy`` (HTCondor sends it with the job, sets
+        ``X509_USER_PROXY`` there and forwards a renewed proxy file to running jobs), a bearer
+        token as ``use_oauth_services = <[htcondor] oauth_services, default scitokens>`` (the
+        schedd's credd hands the token it holds, e.g. stored by htgettoken, to the job).
+        """
+        lines: list[Any] = []
+        for cred in credentials:
+            if cred.kind == X509:
+                lines.append(("x509userproxy", cred.path))
+            else:
+                services = Config.instance().get_expanded("htcondor", "oauth_services", None)
+                lines.append(("use_oauth_services", services or "scitokens"))
+        config.custom_content[:0] = lines
 
     def job_config(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> JobConfig:
         config = super().job_config(plan, branches)

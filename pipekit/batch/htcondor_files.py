@@ -102,6 +102,7 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
 
     script_name = "job.sub"
     script_label = "submit description"
+    walltime_field = "max_runtime"
     wrapper_name = "job.sh"
     #: where a job finds its transferred files in file-transfer mode (its scratch directory)
     scratch_dir = '"${_CONDOR_SCRATCH_DIR:-$PWD}"'

@@ -287,6 +287,19 @@ class BaseJobFileFactory(ABC):
         """A fresh config with this backend's fields (the input of the job-config hook)."""
         return JobConfig()
 
+    #: the field of this backend's config holding the job time limit (see :meth:`job_walltime`)
+    walltime_field = "walltime"
+
+    def job_walltime(self, config: JobConfig) -> float | None:
+        """
+        Seconds a job of *config* may run (None: not set), read from :attr:`walltime_field`.
+        The credential check before a submission needs it: a proxy must outlive the jobs.
+        """
+        value = getattr(config, self.walltime_field, None)
+        if value in (None, ""):
+            return None
+        return float(config_seconds(value, self.walltime_field.replace("_", " ")))
+
     @abstractmethod
     def render(self, plan: SubmissionPlan, config: JobConfig) -> str:
         """The text of the batch script."""

@@ -10,6 +10,12 @@ the volumes configured in ``[TYPE_sandbox_volumes]`` or returned by ``sandbox_vo
 pipekit's own, ``[TYPE_sandbox_env]`` and ``sandbox_env()``; nothing else of the host leaks in.
 The working directory inside is the host's working directory, so relative paths mean the same.
 
+Grid credentials come along unless ``forward_credentials = false``: the X.509 proxy
+(``$X509_USER_PROXY`` or ``/tmp/x509up_u<uid>``), the CA and VOMS directories
+(``$X509_CERT_DIR`` / ``$X509_VOMS_DIR``, else ``/etc/grid-security/...`` when present) and the
+bearer token file are mounted read-only at their host paths, and the ``X509_*`` /
+``BEARER_TOKEN*`` variables point at them (the token itself, when given as ``$BEARER_TOKEN``).
+
 Options (``[TYPE_sandbox]``): ``python`` (default ``python3``), ``shell`` for setup commands
 (default ``/bin/sh``), ``forward_pipekit`` (default true; false when the image has pipekit and
 ``pipekit_executable`` is set), ``stage_dir`` (where stage areas are made), ``timeout``.
@@ -116,6 +122,7 @@ class ContainerSandbox(Sandbox):
                 Mount(stage.root, stage.root, read_only=False),
                 Mount(stage.in_dir, stage.in_dir, read_only=True),
             ]
+        mounts += self.credential_mounts()[0]
         mounts += self.volume_mounts()
         by_target: dict[str, Mount] = {}
         for m in mounts:
@@ -135,8 +142,38 @@ class ContainerSandbox(Sandbox):
         config_file = Config.instance().config_file
         if config_file:
             env["LAW_CONFIG_FILE"] = config_file
+        env.update(self.credential_mounts()[1])
         env.update(self.task_env(stage))
         return env
+
+    def credential_mounts(self) -> tuple[list[Mount], dict[str, str]]:
+        """The grid credentials' files (read-only) and variables (see the module docstring)."""
+        if not self.config("forward_credentials", True, "bool"):
+            return [], {}
+        from pipekit.grid.credentials import proxy_location, token_locations
+
+        env = {k: v for k, v in os.environ.items() if k.startswith(("X509_", "BEARER_TOKEN"))}
+        files: list[str] = []
+        proxy = proxy_location()[0]
+        if os.path.isfile(proxy):
+            files.append(proxy)
+            env["X509_USER_PROXY"] = proxy
+        if "BEARER_TOKEN" not in env:
+            token = next((p for p, _ in token_locations() if os.path.isfile(p)), None)
+            if token:
+                files.append(token)
+                env["BEARER_TOKEN_FILE"] = token
+        if not files and "BEARER_TOKEN" not in env:
+            return [], env  # no credential: the trust anchors are of no use inside
+        for var, default in (("X509_CERT_DIR", "/etc/grid-security/certificates"),
+                             ("X509_VOMS_DIR", "/etc/grid-security/vomsdir"),
+                             ("X509_VOMSES", "/etc/vomses")):
+            path = os.environ.get(var) or default
+            if os.path.exists(path):
+                files.append(path)
+                env[var] = path
+        mounts = [Mount(os.path.abspath(f), os.path.abspath(f)) for f in dict.fromkeys(files)]
+        return mounts, env
 
     def python(self) -> list[str]:
         return shlex.split(self.config("python", "python3"))

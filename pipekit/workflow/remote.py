@@ -35,7 +35,7 @@ import luigi
 
 from pipekit.config import Config
 from pipekit.dicts import DotDict
-from pipekit.errors import JobError, UsageError, WorkflowError
+from pipekit.errors import CredentialError, JobError, UsageError, WorkflowError
 from pipekit.job.base import (
     CANCELLED,
     BaseJobFileFactory,
@@ -53,6 +53,7 @@ from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileSystem
 from pipekit.task.base import flatten_outputs
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
+from pipekit.workflow.credentials import RemoteCredentials
 
 __all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
 
@@ -64,7 +65,7 @@ REMOTE_PARAMS = {
 }
 
 
-class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
+class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
     """
     The workflow-level run of a remote workflow type. Subclasses set :attr:`workflow_type`;
     hooks are the task's ``<workflow_type>_<name>`` methods.
@@ -244,6 +245,7 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             for i, num in enumerate(plan.job_nums):
                 self.spec_for(plan, i, branches[num], attempts.get(num, 1)).dump(plan.spec_file(i))
         config = self.job_config(plan, branches)
+        self.provide_credentials(plan, config, write)
         if not write:
             return os.path.join(plan.directory, self.job_file_factory.script_name), config
         return self.job_file_factory.create(plan, config), config
@@ -327,6 +329,12 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             loop = JobLoop(self, self.job_manager, ledger, self.loop_settings(), say=self.say)
             try:
                 result = loop.run()
+            except CredentialError as e:
+                active = len([j for j in loop.relevant_active() if j.job_id])
+                if not active:
+                    raise
+                raise CredentialError(f"{e}; {active} job(s) are still active: renew it and run "
+                                      "the same command again to attach to them") from None
             except KeyboardInterrupt:
                 ledger.save()
                 self.say(f"{self.label}: interrupted; jobs keep running: run the same command "
@@ -437,6 +445,8 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
             for src, dst in zip(sources, copies):
                 src = os.path.abspath(os.path.expanduser(str(src)))
                 print(f"{src} -> {dst}" if src != dst else f"{src} (used where it is)")
+        print("----- credentials -----")
+        print("\n".join(self.credential_lines()))
         cmd = self.job_manager.submit_command(plan, script, config)
         spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1)
         print(f"----- submit command -----\n{quote_args(cmd)}")
@@ -452,13 +462,15 @@ class BaseRemoteWorkflowProxy(BaseWorkflowProxy):
         except UsageError as e:
             return [f"{self.workflow_type} jobs: {e}"]
         if not os.path.exists(path):
-            return [f"{self.workflow_type} jobs: none submitted yet (ledger {path})"]
+            return [f"{self.workflow_type} jobs: none submitted yet (ledger {path})",
+                    *self.status_credential_lines()]
         try:
             ledger = SubmissionLedger.load(path)
         except Exception as e:  # a broken ledger is shown, not fatal for --print-status
             return [f"{self.workflow_type} jobs: {e}"]
         ledger.settle_and_save()  # jobs that ended while no loop watched them
         lines = [f"{self.workflow_type} jobs: {format_counts(ledger.counts())} (ledger {path})"]
+        lines += self.status_credential_lines()
         jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
         shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]
         for job in shown[:50]:
@@ -519,6 +531,17 @@ class BaseRemoteWorkflow(BaseWorkflow):
     dry_run = luigi.BoolParameter(default=False, significant=False,
                                   description="print the batch script(s) and submit command(s); "
                                   "submit nothing")
+
+    def job_credentials(self) -> str | None:
+        """
+        Which grid credentials the jobs need: ``"x509"`` (an X.509 proxy), ``"token"`` (a WLCG
+        bearer token), ``"x509,token"``, ``"auto"`` (forward what exists and lasts) or
+        ``"none"``. Before every submission the workflow checks that each required one exists
+        and lives at least the job walltime plus ``[job] credential_margin``. Default (None):
+        ``[<type>] credentials``, else ``[job] credentials`` of law.cfg, else the backend's
+        default (``auto``; ARC: ``x509``).
+        """
+        return None
 
     def max_parallel_jobs(self) -> int | None:
         """``--parallel-jobs`` as a number of jobs; None when unset or not positive (no limit)."""

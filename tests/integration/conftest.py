@@ -52,3 +52,19 @@ def sge_cell(require_service):
 def sge_shims(tmp_path):
     """PATH shims that log every qsub / qstat / qacct / qdel before running it."""
     return sge_helpers.shims_for(tmp_path / "shims")
+
+
+@pytest.fixture(scope="module")
+def arc_ce(grid_services):
+    """The ARC CE of tests/infra/arc.sh (and the test CA), started once per module."""
+    grid_services("gridca", "arc")
+
+
+@pytest.fixture
+def arc(arc_ce, request):
+    """A fresh test directory for an ARC workflow (see ``arc_helpers.ArcRun``)."""
+    from arc_helpers import ArcRun
+
+    run = ArcRun(getattr(request, "param", ""))
+    yield run
+    run.cleanup()

@@ -52,7 +52,8 @@ def slurm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 class Shims:
-    """A directory of PATH shims that log each call and exec the real command."""
+    """A directory of PATH shims that log each call and exec the real command (*commands*:
+    the Slurm commands unless given)."""
 
     def __init__(self, directory: Path, commands: tuple[str, ...] = COMMANDS):
         self.dir = directory

@@ -121,3 +121,15 @@ class SandboxedChars(law.SandboxTask, law.slurm.SlurmWorkflow, law.LocalWorkflow
                             "value": os.environ.get("PK_SANDBOX_VALUE", ""),
                             "slurm_job": os.environ.get("SLURM_JOB_ID", ""),
                             "pid": os.getpid()}, formatter="json")
+
+
+class ProxyChars(Chars):
+    """Chars recording the X.509 proxy its job got (X509_USER_PROXY) and whose proxy it is."""
+
+    def run(self):
+        from pipekit.grid.credentials import load_proxy
+
+        path = os.environ.get("X509_USER_PROXY")
+        self.output().dump({"branch": self.branch, "proxy": path,
+                            "identity": load_proxy(path).identity if path else None},
+                           formatter="json")

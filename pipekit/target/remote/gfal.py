@@ -46,7 +46,8 @@ import os
 import stat as stat_module
 from typing import Any, Callable, TypeVar
 
-from pipekit.errors import PipekitError, RemoteError, TransientRemoteError
+from pipekit.errors import PipekitError, RemoteAuthError, RemoteError, TransientRemoteError
+from pipekit.grid.credentials import storage_auth_failure, storage_identity
 from pipekit.target.remote.interface import (
     ListEntry,
     RemoteFileInterface,
@@ -84,6 +85,8 @@ _TIMEOUT_OPTIONS = (
 
 #: schemes whose transfers go through the file API by default (see GFALFileInterface)
 _XROOTD_SCHEMES = ("root://", "roots://", "xroot://", "xroots://")
+#: schemes whose servers may authenticate with an X.509 proxy (GSI, or TLS client certificates)
+_X509_SCHEMES = _XROOTD_SCHEMES + ("davs://", "https://", "gsiftp://", "srm://")
 _CHUNK = 8 << 20
 
 #: errno values meaning "the server does not offer this" (chmod, checksum, third-party copy)
@@ -309,6 +312,14 @@ class GFALFileInterface(RemoteFileInterface):
     def classify(self, exc: BaseException, op: str, uri: str) -> Exception:
         code = getattr(exc, "code", None)
         message = str(getattr(exc, "message", None) or exc).strip()
+        if uri.startswith(_X509_SCHEMES):
+            # XrdCl reports a failed GSI handshake (no proxy, an expired one) as EBADE: say
+            # which, and do not retry it (it would only fail again)
+            if code == errno.EBADE or "auth failed" in message.lower():
+                return RemoteAuthError(storage_auth_failure(op, uri, message))
+            if code in (errno.EACCES, errno.EPERM):
+                return RemoteError(f"{op} of {uri} failed: {message} (errno {code}), "
+                                   f"{storage_identity()}")
         if isinstance(code, int):
             return classify_errno(code, f"{message} (errno {code})", op, uri)
         return super().classify(exc, op, uri)
