@@ -47,7 +47,7 @@ from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
 from pipekit.job.spec import JobSpec
 from pipekit.job.status_line import format_counts
-from pipekit.parameter import NO_FLOAT, NO_INT, BoundedIntParameter, DurationParameter
+from pipekit.parameter import NO_FLOAT, NO_INT, NO_STR, BoundedIntParameter, DurationParameter
 from pipekit.ranges import join_ranges
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileSystem
@@ -61,7 +61,8 @@ __all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
 REMOTE_PARAMS = {
     "retries", "tasks_per_job", "parallel_jobs", "no_poll", "poll_interval", "poll_fails",
     "walltime", "job_workers", "shuffle_jobs", "cancel_jobs", "cleanup_jobs", "ignore_submission",
-    "transfer_logs", "clear_logs", "dry_run",
+    "transfer_logs", "clear_logs", "dry_run", "retry_memory_factor", "retry_walltime_factor",
+    "retry_memory_max", "retry_walltime_max",
 }
 
 
@@ -240,20 +241,24 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         if self._base_spec is None:
             self._base_spec = JobSpec.from_workflow(self.task, [], self.spec_exclude(),
                                                     workers=self.task.job_workers)
+        config = self.job_config(plan, branches)
         if write:
             os.makedirs(plan.directory, exist_ok=True)
             for i, num in enumerate(plan.job_nums):
-                self.spec_for(plan, i, branches[num], attempts.get(num, 1)).dump(plan.spec_file(i))
-        config = self.job_config(plan, branches)
+                self.spec_for(plan, i, branches[num], attempts.get(num, 1),
+                              config).dump(plan.spec_file(i))
         self.provide_credentials(plan, config, write)
         if not write:
             return os.path.join(plan.directory, self.job_file_factory.script_name), config
         return self.job_file_factory.create(plan, config), config
 
-    def spec_for(self, plan: SubmissionPlan, index: int, branches: list[int], attempt: int) -> JobSpec:
+    def spec_for(self, plan: SubmissionPlan, index: int, branches: list[int], attempt: int,
+                 config: JobConfig | None = None) -> JobSpec:
         assert self._base_spec is not None
+        bundles = [ref.to_dict() for ref in config.bundles] if config is not None else []
         return dataclasses.replace(self._base_spec, branches=list(branches),
-                                   job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag)
+                                   job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag,
+                                   bundles=bundles)
 
     def job_config(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> JobConfig:
         """
@@ -269,10 +274,92 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         config.stageout_file = self.input_file("stageout_file")
         if self.task.job_workers > 1 and hasattr(config, "cpus") and not config.cpus:
             config.cpus = self.task.job_workers
+        self.node_defaults(config)
+        config.jobs = dict(plan.attempts)
         self.task_defaults(config)
         all_branches = sorted(b for bs in branches.values() for b in bs)
         result = self.hook("job_config")(config, plan.job_nums[0], all_branches)
-        return config if result is None else result
+        config = config if result is None else result
+        self.adapt_resources(config)
+        config.bundles = self.bundle_refs(config.bundles)
+        return config
+
+    def node_setting(self, name: str) -> str | None:
+        """``[<type>] <name>``, else ``[job] <name>`` of law.cfg, unexpanded: a shell word for the
+        node (``$TMPDIR`` means the node's)."""
+        cfg = Config.instance()
+        for section in (self.workflow_type, "job"):
+            if cfg.has_option(section, name):
+                value = cfg.get(section, name)
+                if value not in (None, ""):
+                    return str(value).strip()
+        return None
+
+    def node_defaults(self, config: JobConfig) -> None:
+        """Scratch directory, bundle cache and bundles: the law.cfg settings and the bundle tasks
+        among the workflow's requirements (the job-config hook may change all of them)."""
+        config.scratch_dir = self.node_setting("scratch_dir")
+        keep = self.node_setting("keep_scratch")
+        config.keep_scratch = bool(keep) and keep.lower() in ("1", "true", "yes", "on")
+        config.bundle_cache = self.node_setting("bundle_cache")
+        config.bundles = self.bundle_tasks()
+
+    def bundle_tasks(self) -> list[Any]:
+        """The bundle tasks the workflow requires (``workflow_requires()``, also with --pilot, and
+        ``<type>_workflow_requires()``): their bundles go to every job."""
+        from pipekit.bundle.base import find_bundles
+
+        return find_bundles([self.task.workflow_requires(), self.hook("workflow_requires")()])
+
+    def bundle_refs(self, bundles: list[Any]) -> list[Any]:
+        """*bundles* (bundle tasks or refs) as :class:`pipekit.bundle.BundleRef`, checked."""
+        from pipekit.bundle.base import BundleTask
+        from pipekit.bundle.ref import BundleRef
+
+        refs = []
+        for b in bundles:
+            if isinstance(b, BundleTask):
+                if not b.complete():
+                    raise UsageError(f"the bundle {b!r} of {self.task.get_task_family()} does not "
+                                     f"exist yet ({b.output()!r}); it must run before the jobs are "
+                                     "submitted: require it in workflow_requires() (--pilot skips "
+                                     "requirements)")
+                b = b.bundle_ref()
+            elif isinstance(b, dict):
+                b = BundleRef.from_dict(b)
+            if not isinstance(b, BundleRef):
+                raise UsageError(f"job config bundles must be bundle tasks or BundleRefs, got {b!r}")
+            if b.key not in {r.key for r in refs}:
+                refs.append(b)
+        return refs
+
+    def adapt_resources(self, config: JobConfig) -> None:
+        """Raise memory and walltime of retried jobs per the retry policy, and say so."""
+        notes = self.retry_policy().apply(config)
+        if notes:
+            jobs = join_ranges(sorted(config.jobs))
+            self.say(f"{self.label}: job(s) {jobs}, attempt {config.attempt} after "
+                     f"{config.last_reason}: {'; '.join(notes)}")
+
+    def retry_policy(self) -> Any:
+        """The :class:`pipekit.job.retry.RetryPolicy` of ``--retry-*`` and ``[job] retry_*``."""
+        from pipekit.job.retry import RetryPolicy
+
+        t, cfg = self.task, Config.instance()
+
+        def value(param: Any, option: str) -> Any:
+            if param not in (None, NO_FLOAT, NO_STR, ""):
+                return param
+            return cfg.get_expanded(self.workflow_type, option, None) or \
+                cfg.get_expanded("job", option, None)
+
+        return RetryPolicy.from_values(
+            memory_factor=value(t.retry_memory_factor, "retry_memory_factor"),
+            walltime_factor=value(t.retry_walltime_factor, "retry_walltime_factor"),
+            memory_max=value(t.retry_memory_max, "retry_memory_max"),
+            walltime_max=value(t.retry_walltime_max, "retry_walltime_max"),
+            max_free_retries=value(None, "max_free_retries"),
+        )
 
     def input_file(self, name: str) -> Any:
         """
@@ -308,7 +395,7 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
             poll_interval=max(0.05, t.poll_interval * 60.0), poll_fails=t.poll_fails,
             walltime=None if t.walltime in (None, NO_FLOAT) or t.walltime <= 0 else t.walltime * 3600.0,
             shuffle_jobs=t.shuffle_jobs, no_poll=t.no_poll, acceptance=t.acceptance,
-            lost_grace=grace,
+            lost_grace=grace, retry_policy=self.retry_policy(),
         )
 
     # -- running --------------------------------------------------------------------------------
@@ -443,12 +530,12 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         if sources:
             print(f"----- input files (copied into {plan.directory} at submission) -----")
             for src, dst in zip(sources, copies):
-                src = os.path.abspath(os.path.expanduser(str(src)))
+                src, dst = os.path.abspath(os.path.expanduser(str(src))), str(dst)
                 print(f"{src} -> {dst}" if src != dst else f"{src} (used where it is)")
         print("----- credentials -----")
         print("\n".join(self.credential_lines()))
         cmd = self.job_manager.submit_command(plan, script, config)
-        spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1)
+        spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1, config)
         print(f"----- submit command -----\n{quote_args(cmd)}")
         print(f"----- job spec: {plan.spec_file(0)} (job {plan.job_nums[0]}, the first of "
               f"{len(plan)}) -----\n{json.dumps(dataclasses.asdict(spec), indent=1)}")
@@ -480,9 +567,26 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
             if job.error and job.state != "finished":
                 what += f", {job.error}"
             lines.append(f"  job {job.num} (branches {join_ranges(job.branches)}): {what}; log: {job.log}")
+            if job.history:
+                lines.append(f"    attempts: {format_attempts(job)}")
         if len(shown) > 50:
             lines.append(f"  ... {len(shown) - 50} more (ledger {path})")
         return lines
+
+
+def format_attempts(job: Any) -> str:
+    """Each attempt of a ledger job in one line: ``1 oom (memory 2G), 2 finished (memory 3G)``."""
+    parts = []
+    for a in [*job.history, job.to_dict()]:
+        state = a.get("state")
+        what = (a.get("reason") or "exit_code") if state == "failed" else state
+        if state == "failed" and a.get("exit_code") not in (None, 0):
+            what += f" (exit code {a['exit_code']})"
+        res = a.get("resources") or {}
+        if res:
+            what += " [" + ", ".join(f"{k} {v}" for k, v in res.items()) + "]"
+        parts.append(f"{a.get('attempt')} {what}")
+    return ", ".join(parts)
 
 
 class BaseRemoteWorkflow(BaseWorkflow):
@@ -531,6 +635,20 @@ class BaseRemoteWorkflow(BaseWorkflow):
     dry_run = luigi.BoolParameter(default=False, significant=False,
                                   description="print the batch script(s) and submit command(s); "
                                   "submit nothing")
+    retry_memory_factor = luigi.FloatParameter(default=NO_FLOAT, significant=False,
+                                               description="memory request multiplier per earlier "
+                                               "out-of-memory failure of a job; default: [job] "
+                                               "retry_memory_factor, else 1.5 (1: off)")
+    retry_walltime_factor = luigi.FloatParameter(default=NO_FLOAT, significant=False,
+                                                 description="time-limit multiplier per earlier "
+                                                 "time-limit failure of a job; default: [job] "
+                                                 "retry_walltime_factor, else 2 (1: off)")
+    retry_memory_max = luigi.Parameter(default=NO_STR, significant=False,
+                                       description="largest memory request retries may reach, "
+                                       "e.g. 16G; default: [job] retry_memory_max, else no cap")
+    retry_walltime_max = luigi.Parameter(default=NO_STR, significant=False,
+                                         description="longest time limit retries may reach, e.g. "
+                                         "48h; default: [job] retry_walltime_max, else no cap")
 
     def job_credentials(self) -> str | None:
         """
