@@ -62,6 +62,8 @@ class StagedBundle:
     #: "unpacked" (by this job), "cached" (there already), "waited" (another job unpacked it)
     how: str
     seconds: float = 0.0
+    #: the archive this job unpacked (its own transferred copy, the local path or the URI)
+    source: str = ""
 
 
 def _lock(path: str, mode: int, timeout: float) -> Any:
@@ -107,10 +109,11 @@ class BundleCache:
             shared.close()  # removed meanwhile: unpack it again (our own lock would block us)
         lock = _lock(lock_path, fcntl.LOCK_EX, LOCK_TIMEOUT)
         try:
+            source = ""
             if os.path.isdir(target):
                 how = "waited"
             else:
-                self._unpack(ref, target, job_dir)
+                source = self._unpack(ref, target, job_dir)
                 how = "unpacked"
             # keep it from removal while the job runs: a shared lock (downgrading the exclusive)
             fcntl.flock(lock, fcntl.LOCK_SH)
@@ -118,18 +121,19 @@ class BundleCache:
         except BaseException:
             lock.close()
             raise
-        staged = StagedBundle(ref, target, how, time.time() - t0)
+        staged = StagedBundle(ref, target, how, time.time() - t0, source)
         if how == "unpacked":
             self.remove_old(ref)
         return staged
 
-    def _unpack(self, ref: BundleRef, target: str, job_dir: str | None) -> None:
+    def _unpack(self, ref: BundleRef, target: str, job_dir: str | None) -> str:
         tmp = f"{target}.tmp{os.getpid()}"
         for stale in (p for p in os.listdir(self.root) if p.startswith(ref.key + ".tmp")):
             # left by a job killed while unpacking (we hold the exclusive lock now)
             path = os.path.join(self.root, stale)
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
         archive, fetched = self._archive(ref, job_dir, tmp + ".tgz")
+        source = ref.uri if fetched and ref.uri else archive
         try:
             n = extract_archive(archive, tmp)
             os.rename(tmp, target)
@@ -137,10 +141,11 @@ class BundleCache:
             shutil.rmtree(tmp, ignore_errors=True)
             if fetched and os.path.exists(archive):
                 os.remove(archive)
-        info = {"name": ref.name, "checksum": ref.checksum, "source": ref.where, "files": n,
+        info = {"name": ref.name, "checksum": ref.checksum, "source": source, "files": n,
                 "host": socket.gethostname(), "pid": os.getpid(), "unpacked": time.time()}
         with open(target + ".json", "w", encoding="utf-8") as f:
             json.dump(info, f)
+        return source
 
     def _archive(self, ref: BundleRef, job_dir: str | None, dst: str) -> tuple[str, bool]:
         """A local path of *ref*'s archive: (path, whether it was fetched and must be removed)."""
@@ -207,7 +212,7 @@ def stage_in(refs: Sequence[dict[str, Any] | BundleRef], job_dir: str | None = N
     for raw in refs:
         ref = raw if isinstance(raw, BundleRef) else BundleRef.from_dict(raw)
         staged = cache.get(ref, job_dir)
-        what = {"unpacked": f"unpacked from {ref.where}", "cached": "already unpacked on this node",
+        what = {"unpacked": f"unpacked from {staged.source}", "cached": "already unpacked on this node",
                 "waited": "unpacked meanwhile by another job of this node"}[staged.how]
         cache.say(f"pipekit job: bundle {ref.key} {what} ({staged.seconds:.2f} s): {staged.directory}")
         out.append(staged)
