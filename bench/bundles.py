@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 def pipekit_figures(repo: str, work: str, jobs: int, repeat: int) -> dict[str, float]:
     import luigi
-
     from concurrency_helpers import in_forked_children
+
     from pipekit.bundle import BundleGitRepository
     from pipekit.bundle.node import BundleCache
 
@@ -66,7 +66,7 @@ def pipekit_figures(repo: str, work: str, jobs: int, repeat: int) -> dict[str, f
         cold.append(time.perf_counter() - t0)
         root = os.path.join(work, f"crowd{rep}")
 
-        def job(i, barrier):
+        def job(i, barrier, root=root, ref=ref):
             barrier.wait()
             t = time.perf_counter()
             how = BundleCache(root, say=lambda m: None).get(ref).how

@@ -163,7 +163,7 @@ def test_a_directory_that_is_no_git_repository_gets_one_clear_error(tmp_path, ho
     plain = tmp_path / "plain"
     plain.mkdir()
     with pytest.raises(UsageError, match=r"cannot bundle the git repository .*plain"):
-        fresh(bundle_cls(plain)).checksum
+        _ = fresh(bundle_cls(plain)).checksum
 
 
 def test_bundle_ref_points_jobs_at_the_local_archive(repo, home):

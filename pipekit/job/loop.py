@@ -31,8 +31,8 @@ from pipekit.errors import CommandError, JobError
 from pipekit.job.base import (
     EXIT_CODE,
     FAILED,
-    LOST,
     FINISHED,
+    LOST,
     PENDING,
     RUNNING,
     UNKNOWN,

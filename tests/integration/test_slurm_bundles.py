@@ -9,7 +9,6 @@ unpack a bundle once; and bundles on remote storage (XRootD, S3) are fetched by 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
