@@ -247,6 +247,11 @@ def test_print_status_shows_every_attempt_with_its_reason_and_resources(mod, hom
     assert "job 0 (branches 0): running, attempt 3, id 2_0" in out
     assert ("attempts: 1 oom [memory 1G], 2 walltime [memory 1536M], 3 running [memory 1536M]"
             in out)
+    job.state, job.reason = "failed", "oom"  # the third ran out of memory again
+    ledger.save()
+    code, out = run_cli(["remote_tasks.Remote", "--n", "1", "--print-status", "0"], capfd)
+    assert "job 0 (branches 0): failed (oom), attempt 3, id 2_0" in out
+    assert "3 oom [memory 1536M]" in out
 
 
 def test_the_retry_policy_comes_from_the_command_line_then_law_cfg(mod, home):
