@@ -114,6 +114,13 @@ print(t1 - t0, t2 - t1, os.path.getsize(os.path.join({work!r}, "law.tgz")))
 def law_figures(repo: str, work: str, repeat: int) -> dict[str, float]:
     from harness import LAW_REQUIREMENTS, ensure_law_venv  # noqa: E402
 
+    if os.path.isfile(os.path.join(repo, ".git")):
+        # law's bundle script rsyncs the repository, .git included, and commits in the copy: a
+        # worktree's .git is a file pointing at the real repository, so law would commit your
+        # untracked files onto your branch (it did, once, while this bench was written)
+        raise SystemExit(f"--law: {repo} is a git worktree (its .git is a file); law 0.1.21 would "
+                         "commit into it. Run --law on a clone: git clone REPO /tmp/clone")
+
     venv = os.path.join(HERE, ".venv-law")
     ensure_law_venv(__import__("pathlib").Path(venv), list(LAW_REQUIREMENTS))
     script = os.path.join(work, "law_bundle.py")
