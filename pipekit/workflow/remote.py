@@ -445,7 +445,8 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowP
         jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
         shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]
         for job in shown[:50]:
-            state = f"{job.state} ({job.reason})" if job.state == "failed" and job.reason else job.state
+            why = job.state == "failed" and job.reason not in (None, "exit_code")  # exit_code: the default
+            state = f"{job.state} ({job.reason})" if why else job.state
             what = f"{state}, attempt {job.attempt}"
             if job.job_id:
                 what += f", id {job.job_id}"
