@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from pipekit.batch.slurm import SlurmJobConfig, SlurmJobFileFactory, SlurmJobManager
+from pipekit.batch.slurm import SlurmJobConfig, SlurmJobFileFactory
 from pipekit.errors import UsageError
 from pipekit.job.base import SubmissionPlan
 from pipekit.job.scratch import node_word
@@ -113,11 +113,21 @@ def test_an_output_inside_the_scratch_directory_fails_the_job_instead_of_vanishi
     assert "where.json is inside the job's own directory, which is removed when the job ends" in error
 
 
-def test_in_scratch_mode_sbatch_starts_the_job_in_the_submission_directory(tmp_path, job):
-    plan = job()
-    cmd = SlurmJobManager().submit_command(plan, "job.sh", SlurmJobConfig(scratch_dir="$TMPDIR"))
-    assert f"--chdir={plan.directory}" in cmd
-    assert f"--chdir={plan.cwd}" in SlurmJobManager().submit_command(plan, "job.sh", SlurmJobConfig())
+@pytest.mark.parametrize("backend", ["slurm", "sge", "lsf"])
+def test_in_scratch_mode_jobs_start_in_the_submission_directory_not_the_submitting_one(
+        tmp_path, backend):
+    import importlib
+
+    mod = importlib.import_module(f"pipekit.batch.{backend}")
+    name = {"slurm": "Slurm", "sge": "SGE", "lsf": "LSF"}[backend]
+    manager, config_cls = getattr(mod, f"{name}JobManager")(), getattr(mod, f"{name}JobConfig")
+    plan = SubmissionPlan(tag="t1", directory=str(tmp_path / "sub"), job_nums=[0],
+                          job_name="pk_Where_t1", cwd=str(tmp_path / "submit"))
+    option = {"slurm": "--chdir={}", "sge": "-wd {}", "lsf": "-cwd {}"}[backend]
+    scratch = " ".join(manager.submit_command(plan, "job.sh", config_cls(scratch_dir="$TMPDIR")))
+    plain = " ".join(manager.submit_command(plan, "job.sh", config_cls()))
+    assert option.format(plan.directory) in scratch and str(plan.cwd) not in scratch
+    assert option.format(plan.cwd) in plain
 
 
 @pytest.mark.parametrize("value", ["$(rm -rf /)", "`id`", 'a"b', "a\\b", ""])

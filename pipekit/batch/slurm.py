@@ -195,11 +195,8 @@ class SlurmJobManager(ArrayJobManager):
             array += f"%{int(plan.parallel)}"
         # a '%' of the job directory itself must not become a Slurm filename pattern
         log = per_job_path(plan.log_file, "%a", "slurm", "job directory")
-        # in scratch mode the job must not depend on the submitting directory even to start:
-        # it starts in the submission directory (which holds its log anyway) and moves on
-        start_dir = plan.directory if config.scratch_dir else plan.cwd
         cmd = ["sbatch", "--parsable", f"--array={array}", f"--job-name={plan.job_name}",
-               f"--output={log}", f"--chdir={start_dir}"]
+               f"--output={log}", f"--chdir={plan.start_dir(config)}"]
         if self.partition and not getattr(config, "partition", None):
             cmd.append(f"--partition={self.partition}")
         if isinstance(config, SlurmJobConfig):

@@ -178,6 +178,15 @@ class SubmissionPlan:
     def __len__(self) -> int:
         return len(self.job_nums)
 
+    def start_dir(self, config: Any) -> str:
+        """
+        Where the batch system starts the jobs (``--chdir``, ``-wd``, ``-cwd``): the submitting
+        process's working directory, or, when they run in a node-local scratch directory
+        (``config.scratch_dir``), the submission directory, so that they depend on the
+        submitting directory not even to start (:mod:`pipekit.job.scratch`).
+        """
+        return self.directory if getattr(config, "scratch_dir", None) else self.cwd
+
     def _name(self, index: int | str) -> int | str:
         return self.first_index + index if isinstance(index, int) else index
 
