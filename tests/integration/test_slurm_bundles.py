@@ -23,7 +23,7 @@ from storage_helpers import S3_OPTIONS, XRD_DATA, backend_missing
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(300), pytest.mark.usefixtures("slurm_cluster")]
 
 ANALYSIS = '''
-import json, os
+import json, os, sys
 import luigi
 import pipekit as law
 
@@ -55,6 +55,12 @@ class Analysis(law.slurm.SlurmWorkflow, law.LocalWorkflow):
     def create_branch_map(self):
         return list(range(self.n))
 
+    def slurm_job_config(self, config, job_num, branches):
+        # the submitter finds the analysis on PYTHONPATH, which sbatch passes on to the jobs:
+        # cleared, the node can import it only from the bundle
+        config.env["PYTHONPATH"] = ""
+        return config
+
     def output(self):
         return law.LocalFileTarget(os.path.join(self.out, self.version, f"r{self.branch}.json"))
 
@@ -62,7 +68,8 @@ class Analysis(law.slurm.SlurmWorkflow, law.LocalWorkflow):
         from ana import physics  # only in the repository, so on the node only in its bundle
 
         self.output().dump({"value": physics.value(self.branch), "physics": physics.__file__,
-                            "cwd": os.getcwd(), "job_dir": os.environ.get("PIPEKIT_JOB_DIR")},
+                            "cwd": os.getcwd(), "job_dir": os.environ.get("PIPEKIT_JOB_DIR"),
+                            "sys_path": sys.path},
                            formatter="json")
 '''
 
@@ -121,6 +128,7 @@ def test_a_bundled_analysis_runs_in_scratch_directories_and_bundles_follow_its_c
     for b, r in enumerate(results(tmp_path, "v1")):
         assert r["value"] == 10 + b
         assert r["physics"] == f"{unpacked}/ana/physics.py"  # imported from the bundle
+        assert not [p for p in r["sys_path"] if p.startswith(str(repo))]  # out of the node's reach
         assert Path(r["cwd"]).parent == scratch and r["job_dir"] == r["cwd"]  # not the submit dir
     assert list(scratch.iterdir()) == []  # every job removed its scratch directory
     logs = "\n".join(job_logs(tmp_path))
