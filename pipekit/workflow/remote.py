@@ -461,7 +461,7 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowP
 
 
 def format_attempts(job: Any) -> str:
-    """Each attempt of a ledger job in one line: ``1 oom (memory 2G), 2 finished (memory 3G)``."""
+    """Each attempt of a ledger job in one line: ``1 oom [memory 2G], 2 finished [memory 3G]``."""
     parts = []
     for a in [*job.history, job.to_dict()]:
         state = a.get("state")

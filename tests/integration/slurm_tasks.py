@@ -110,7 +110,12 @@ class Hungry(Chars):
         hog = bytearray(self.megabytes * 1024 * 1024)
         for i in range(0, len(hog), 4096):  # touch every page: resident, not just reserved
             hog[i] = 1
+        if hog:
+            # held long enough for jobacct_gather's 1 s sampling (OverMemoryKill, where the
+            # cgroup memory controller cannot be used) to see it; a cgroup kills at once
+            time.sleep(4)
         super()._run()
+        del hog
         data = self.output().load(formatter="json")
         self.output().dump({**data, "seen": os.environ.get("PK_TEST_SEEN")}, formatter="json")
 

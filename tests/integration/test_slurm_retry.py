@@ -9,9 +9,25 @@ shows each attempt with its reason and what it asked for.
 from __future__ import annotations
 
 import pytest
-from slurm_helpers import FAST, ledger_jobs, run_pipekit
+from slurm_helpers import FAST, ledger_jobs, run_pipekit, slurm, start_cluster
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
+
+
+@pytest.fixture
+def memory_enforced(require_service):
+    """
+    The cluster enforces ``--mem``: started (or reconfigured) again right before the test, since
+    tests/infra/slurm.sh of an older checkout, run by another session on a shared machine,
+    writes a configuration without memory enforcement.
+    """
+    reason = start_cluster(accounting=False)
+    require_service("slurm", reason is None, reason or "")
+    config = slurm("scontrol", "show", "config").stdout
+    enforced = "task/cgroup" in config or "OverMemoryKill" in config
+    require_service("Slurm memory enforcement", enforced,
+                    "the cluster neither constrains memory with task/cgroup nor kills with "
+                    "JobAcctGatherParams=OverMemoryKill (tests/infra/slurm.sh start sets one)")
 
 
 def sbatch_values(shims, option):
@@ -20,7 +36,8 @@ def sbatch_values(shims, option):
 
 
 @pytest.mark.timeout(240)
-def test_a_job_out_of_memory_is_resubmitted_with_more_memory_and_succeeds(tmp_path, out, shims):
+def test_a_job_out_of_memory_is_resubmitted_with_more_memory_and_succeeds(tmp_path, out, shims,
+                                                                         memory_enforced):
     (tmp_path / "law.cfg").write_text("[slurm]\nmemory: 200M\n")
     proc = run_pipekit(tmp_path, "Hungry", "--out", str(out), "--n", "1", "--megabytes", "250",
                        "--retries", "1", "--retry-memory-factor", "2", *FAST, shims=shims,
