@@ -16,6 +16,7 @@ import textwrap
 import pytest
 
 from pipekit.batch.slurm import (
+    SLURM_STATES,
     SlurmJobConfig,
     SlurmJobFileFactory,
     SlurmJobManager,
@@ -23,6 +24,7 @@ from pipekit.batch.slurm import (
     _expand_ids,
     map_slurm_state,
     sbatch_resource_args,
+    slurm_log_reason,
 )
 from pipekit.errors import UsageError
 from pipekit.job.base import JobInputFile, SubmissionPlan
@@ -37,6 +39,36 @@ from pipekit.job.spec import JobSpec
 ])
 def test_slurm_states_map_to_the_job_status_model(native, status):
     assert map_slurm_state(native) == status
+
+
+@pytest.mark.parametrize("native, reason", [
+    ("OUT_OF_MEMORY", "oom"), ("TIMEOUT", "walltime"), ("DEADLINE", "walltime"),
+    ("NODE_FAIL", "node_failure"), ("BOOT_FAIL", "node_failure"), ("PREEMPTED", "preempted"),
+    ("CANCELLED by 0", "cancelled"), ("FAILED", "exit_code"), ("COMPLETED", None),
+    ("RUNNING", None),
+])
+def test_failed_slurm_states_map_to_the_failure_reasons(native, reason):
+    assert SLURM_STATES.reason(native) == reason
+
+
+# slurmstepd's lines, recorded from the jobs of the single-node Slurm 22.05 of tests/infra
+@pytest.mark.parametrize("line, reason", [
+    ("slurmstepd-vm: error: *** JOB 9 ON vm CANCELLED AT 2026-12-06T20:30:01 DUE TO TIME LIMIT ***",
+     "walltime"),
+    ("slurmstepd-vm: error: Detected 1 oom-kill event(s) in StepId=4.batch. Some of your "
+     "processes may have been killed by the cgroup out-of-memory handler.", "oom"),
+    ("slurmstepd-vm: error: StepId=3.batch exceeded memory limit (436326400 > 104857600), being "
+     "killed", "oom"),
+    ("slurmstepd-vm: error: *** JOB 12 ON vm CANCELLED AT 2026-12-06T20:31:00 DUE TO PREEMPTION ***",
+     "preempted"),
+    ("slurmstepd-vm: error: *** JOB 13 ON vm CANCELLED AT 2026-12-06T20:31:00 DUE TO NODE FAILURE "
+     "***", "node_failure"),
+    ("slurmstepd-vm: error: *** JOB 14 ON vm CANCELLED AT 2026-12-06T20:31:00 ***", None),
+    ("branch 3 failed: MemoryError", None),
+])
+def test_slurmstepd_messages_in_a_job_log_give_the_failure_reason(line, reason):
+    assert slurm_log_reason(f"pipekit job 0 attempt 1: ...\n{line}\n") == reason
+    assert SlurmJobManager().reason_from_log(line) == reason
 
 
 def test_exit_codes_and_signals_from_slurm_notation():

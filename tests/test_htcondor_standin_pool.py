@@ -107,7 +107,7 @@ def test_standin_pool_runs_the_workflow_with_one_submit_one_query_per_cycle_and_
     # ... found again by its tag instead of being submitted twice
     tag_queries = [a for a in standin.calls(state, "condor_q") if "PipekitTag ==" in " ".join(a)]
     assert len(tag_queries) == 1
-    assert "failed: held by HTCondor: Error from slot1@node7: memory usage exceeded " \
+    assert "failed (oom): held by HTCondor: Error from slot1@node7: memory usage exceeded " \
            "request_memory (hold code 34)" in proc.stdout
     assert "branch 3 fails on its first attempt" in proc.stdout
     # the held job was removed, so a condor_release cannot run it next to its resubmission

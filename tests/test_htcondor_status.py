@@ -181,3 +181,52 @@ def test_jobs_scattered_over_a_large_cluster_are_split_over_constraints_of_bound
     found = set().union(*(matching(classad, c, probe) for c, _ in chunks))
     assert found == {"3.0", "3.59998", "9.9"}
     assert len(st.jobs_constraints(scattered)[0][0]) <= st.MAX_CONSTRAINT
+
+
+DATA = __import__("pathlib").Path(__file__).parent / "data" / "htcondor"
+
+
+def states_in(name: str, source: str) -> dict[str, st.JobState]:
+    """The states of the ads in tests/data/htcondor/<name> (see its README)."""
+    ads = st.parse_ads((DATA / name).read_text(), source)
+    return {s.job_id: s for s in (st.job_state(ad, source) for ad in ads)}
+
+
+def test_hold_codes_of_held_jobs_give_the_failure_reason():
+    states = states_in("condor_q_held.json", "condor_q")
+    reasons = {job_id: (s.status, s.reason) for job_id, s in states.items()}
+    assert reasons == {
+        "4711.0": (FAILED, "oom"),           # 34 JobOutOfResources: the cgroup memory limit
+        "4711.1": (FAILED, "walltime"),      # 46 JobDurationExceeded
+        "4711.2": (FAILED, "oom"),           # 3 a periodic_hold about memory
+        "4711.3": (FAILED, "walltime"),      # 26 a system periodic hold about runtime
+        "4711.4": (FAILED, "node_failure"),  # 13 input transfer failed: not the job's fault
+        "4711.5": (FAILED, "cancelled"),     # 1 condor_hold by a user
+        "4711.6": (FAILED, "exit_code"),     # 34 with subcode 104: disk, not memory
+        "4711.7": (FAILED, "exit_code"),     # 3 a periodic_hold about something else
+    }
+    assert "hold code 34" in states["4711.0"].error and "cgroup memory limit" in states["4711.0"].error
+
+
+def test_ended_jobs_in_the_history_give_the_failure_reason():
+    states = states_in("condor_history_ended.json", "condor_history")
+    reasons = {job_id: (s.status, s.reason, s.code) for job_id, s in states.items()}
+    assert reasons == {
+        "4712.0": (FAILED, "oom", None),         # removed by a pool policy after a memory hold
+        "4712.1": (FAILED, "cancelled", None),   # condor_rm
+        "4712.2": (FAILED, "exit_code", 1),      # ExitCode 1
+        "4712.3": (FAILED, "exit_code", 137),    # ExitSignal 9
+        "4712.4": (FINISHED, None, 0),
+    }
+
+
+@pytest.mark.parametrize("code, sub, text, reason", [
+    (34, 0, "Job has gone over memory limit of 2048 megabytes.", "oom"),
+    (21, 102, "startd held the job: memory", "oom"),
+    (47, 0, "The job exceeded allowed execute duration of 1:00:00", "walltime"),
+    (12, 2, "Error from slot1: failed to send file(s) ...", "node_failure"),
+    (None, None, "held for ResidentSetSize above RequestMemory", "oom"),
+    (99, 0, "a code HTCondor may add one day", "exit_code"),
+])
+def test_hold_reason_mapping(code, sub, text, reason):
+    assert st.hold_reason(code, sub, text) == reason

@@ -51,6 +51,22 @@ class Letters(law.htcondor.HTCondorWorkflow, law.LocalWorkflow):
         self.output().dump({"char": self.branch_data, "boot": os.environ.get("BOOT", ""),
                             "cluster": os.environ.get("LAW_HTCONDOR_JOB_CLUSTER", ""),
                             "path": os.environ.get("PATH", "")})
+
+
+class WithHelpers(Letters):
+    """Its branches import a module that only a software bundle holds."""
+
+    helpers = luigi.Parameter()
+
+    def workflow_requires(self):
+        from pipekit.bundle import BundleSoftware
+
+        return {"helpers": BundleSoftware(source_path=self.helpers)}
+
+    def run(self):
+        import pk_helper
+
+        self.output().dump({"helper": pk_helper.__file__, "job_dir": os.environ["PIPEKIT_JOB_DIR"]})
 '''
 
 
@@ -205,3 +221,29 @@ def test_removed_job_writes_its_exit_status_before_it_ends(mod, work, tmp_path, 
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     status = status_of(plan, 0)
     assert status["exit_code"] == 143 and "terminated by SIGTERM" in status["error"]
+
+
+def test_file_transfer_sends_the_bundles_and_the_job_unpacks_its_own_copy(mod, work, tmp_path):
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "pk_helper.py").write_text("X = 1\n")
+    cache = tmp_path / "node-cache"
+    (work / "law.cfg").write_text("[htcondor]\nshared_filesystem: False\n"
+                                  f"[job]\npython_executable: {sys.executable}\n"
+                                  f"bundle_cache: {cache}\n")
+    task = mod.WithHelpers(out=str(tmp_path / "out"), helpers=str(helpers))
+    bundle = task.workflow_requires()["helpers"]
+    bundle.run()  # luigi runs it first, as a requirement
+    archive = bundle.output().abspath
+    plan, ads = job_ads(task, {0: [0]})
+    assert ads[0]["TransferInput"].split(",") == [f"{plan.directory}/spec_0.json", archive]
+    scratch = tmp_path / "scratch"
+    transfer_in(ads[0], scratch)
+    os.remove(archive)  # only the transferred copy is left
+    shutil.rmtree(helpers)
+    proc = start_like_htcondor(ads[0], scratch)
+    assert proc.wait(timeout=60) == 0, Path(ads[0]["Out"]).read_text()
+    written = json.loads((tmp_path / "out" / "char_0.json").read_text())
+    key = os.path.basename(archive)[:-len(".tgz")]
+    assert written == {"helper": f"{cache}/{key}/pk_helper.py", "job_dir": str(scratch)}
+    assert f"bundle {key} unpacked from {scratch}/{key}.tgz" in Path(ads[0]["Out"]).read_text()

@@ -73,7 +73,7 @@ def test_resubmission_keeps_the_earlier_attempt_in_the_history(tmp_path):
     assert job.reason is None  # the new attempt has not failed (yet)
     assert job.history == [{"attempt": 1, "tag": "a", "job_id": "7_0", "state": "failed",
                             "exit_code": 1, "error": "branch 1: boom", "reason": "exit_code",
-                            "log": plan(tmp_path, "a", [0]).log_file(0)}]
+                            "log": plan(tmp_path, "a", [0]).log_file(0), "resources": None}]
 
 
 def test_the_ledger_has_one_line_per_job_and_every_change_reaches_the_file(tmp_path):

@@ -203,3 +203,62 @@ def test_tasks_using_the_deferred_modules_still_get_them(tmp_path, task_module):
     proc = run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
     assert proc.returncode == EXIT_SPEC_ERROR
     assert "'three' is not of type 'integer'" in status_of(tmp_path)["error"]
+
+
+BUNDLED = '''
+import os
+import luigi
+import pipekit as law
+law.contrib.load("slurm")
+
+
+class FromBundle(law.slurm.SlurmWorkflow, law.LocalWorkflow):
+    out = luigi.Parameter()
+
+    def create_branch_map(self):
+        return [0]
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.out, "b0.json"))
+
+    def run(self):
+        from pipekit.config import Config
+
+        self.output().dump({"module": __file__, "cwd": os.getcwd(),
+                            "greeting": Config.instance().get_expanded("analysis", "greeting"),
+                            "bundle": os.environ["PIPEKIT_BUNDLE_REPO"]}, formatter="json")
+'''
+
+
+def test_a_task_module_that_exists_only_in_a_bundle_runs_from_the_unpacked_bundle(tmp_path):
+    from pipekit.bundle.archive import write_archive
+    from pipekit.bundle.ref import BundleRef
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "bundled_tasks.py").write_text(BUNDLED)
+    (repo / "law.cfg").write_text("[analysis]\ngreeting: from the bundled law.cfg\n")
+    archive = tmp_path / "repo.abc.tgz"
+    write_archive(str(archive), str(repo), ["bundled_tasks.py", "law.cfg"])
+    ref = BundleRef("repo", "abc", archive.name, local_archive=str(archive),
+                    source_dir=str(repo), python_path=["."], kind="git")
+    spec = JobSpec(task_module="bundled_tasks", task_class="FromBundle",
+                   params={"out": str(tmp_path / "out")}, branches=[0],
+                   python_path=[str(repo)], cwd=str(tmp_path), config_file=str(repo / "law.cfg"),
+                   bundles=[ref.to_dict()], job_num=0)
+    spec.dump(str(tmp_path / "spec_0.json"))
+    repo.rename(tmp_path / "moved-away")  # nothing of the submit side is left to import
+    job_dir = tmp_path / "jobdir"
+    job_dir.mkdir()
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LAW_")}
+    env.update(PIPEKIT_BUNDLE_CACHE=str(tmp_path / "cache"), PIPEKIT_JOB_DIR=str(job_dir))
+    proc = subprocess.run([sys.executable, "-m", "pipekit.job", str(tmp_path / "spec_0.json"),
+                           "--status-file", str(tmp_path / "status.json")], cwd=job_dir, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    unpacked = str(tmp_path / "cache" / "repo.abc")
+    result = json.loads((tmp_path / "out" / "b0.json").read_text())
+    assert result == {"module": f"{unpacked}/bundled_tasks.py", "cwd": str(job_dir),
+                      "greeting": "from the bundled law.cfg", "bundle": unpacked}
+    assert f"bundle repo.abc unpacked from {archive}" in proc.stdout
+    assert f"configuration {unpacked}/law.cfg (from a bundle)" in proc.stdout

@@ -58,6 +58,14 @@ class Elsewhere(Remote):
         return luigi.LocalTarget(f"plain/{self.branch}.txt")
 
 
+class Bundled(Remote):
+    def workflow_requires(self):
+        import os
+        from pipekit.bundle import BundleSoftware
+
+        return {"sw": BundleSoftware(source_path=os.path.abspath("software"))}
+
+
 law.contrib.load("htcondor")
 
 
@@ -202,3 +210,53 @@ def test_remote_workflow_output_has_collection_and_jobs_attributes_as_in_law(mod
         os.makedirs("data/x", exist_ok=True)
         open(f"data/x/b{b}.txt", "w").close()
     assert not out.jobs.exists() and wf.complete()
+
+
+def test_dry_run_shows_the_bundles_jobs_unpack_and_the_scratch_directory(mod, home, capfd):
+    work = home.parent / "work"
+    (work / "software" / "swmod").mkdir(parents=True)
+    (work / "software" / "swmod" / "__init__.py").write_text("")
+    (work / "extra.txt").write_text("")
+    (work / "law.cfg").write_text("[slurm]\nscratch_dir: $TMPDIR\n[job]\nbundle_cache: /scratch/$USER/b\n")
+    code, out = run_cli(["remote_tasks.Bundled", "--dry-run"], capfd)
+    assert code == 0, out
+    archive = next((home / ".law" / "bundles").glob("software.*.tgz"))  # built as a requirement
+    assert f"{archive} (used where it is)" in out
+    assert 'export PIPEKIT_BUNDLE_CACHE="/scratch/$USER/b"' in out
+    assert 'pk_scratch="$(mktemp -d "$TMPDIR"/pipekit_job_XXXXXXXX)"' in out
+    assert f'"local_archive": "{archive}"' in out and '"kind": "directory"' in out
+
+
+def test_print_status_shows_every_attempt_with_its_reason_and_resources(mod, home, capfd):
+    from pipekit.job.base import SubmissionPlan
+    from pipekit.job.ledger import SubmissionLedger
+
+    proxy = mod.Remote(n=1).workflow_proxy
+    ledger = SubmissionLedger.load(proxy.ledger_path())
+    job = ledger.new_job([0])
+    for i, (state, reason, memory) in enumerate([("failed", "oom", "1G"),
+                                                 ("failed", "walltime", "1536M"),
+                                                 ("running", None, "1536M")]):
+        plan = SubmissionPlan(f"t{i}", str(home / f"t{i}"), [0], f"pk_{i}", "")
+        ledger.begin_submission(plan, {0: [0]})
+        ledger.confirm_submission(plan.tag, [f"{i}_0"])
+        job.state, job.reason, job.resources = state, reason, {"memory": memory}
+    ledger.save()
+    code, out = run_cli(["remote_tasks.Remote", "--n", "1", "--print-status", "0"], capfd)
+    assert code == 0, out
+    assert "job 0 (branches 0): running, attempt 3, id 2_0" in out
+    assert ("attempts: 1 oom [memory 1G], 2 walltime [memory 1536M], 3 running [memory 1536M]"
+            in out)
+    job.state, job.reason = "failed", "oom"  # the third ran out of memory again
+    ledger.save()
+    code, out = run_cli(["remote_tasks.Remote", "--n", "1", "--print-status", "0"], capfd)
+    assert "job 0 (branches 0): failed (oom), attempt 3, id 2_0" in out
+    assert "3 oom [memory 1536M]" in out
+
+
+def test_the_retry_policy_comes_from_the_command_line_then_law_cfg(mod, home):
+    (home.parent / "work" / "law.cfg").write_text(
+        "[job]\nretry_memory_factor: 3\nretry_walltime_max: 12h\n[slurm]\nretry_walltime_factor: 4\n")
+    policy = mod.Remote(retry_memory_factor=1.25).workflow_proxy.retry_policy()
+    assert (policy.memory_factor, policy.walltime_factor, policy.walltime_max) == (1.25, 4.0, 43200)
+    assert mod.Remote().workflow_proxy.retry_policy().memory_factor == 3.0

@@ -22,7 +22,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from pipekit.config import Config
 from pipekit.errors import UsageError
@@ -64,6 +64,14 @@ class HTCondorJobConfig(JobConfig):
     #: the branches of each job of the submission, ``{job_num: branches}`` (set by pipekit, shown
     #: as the job attribute ``PipekitBranches``)
     job_branches: dict[int, list[int]] = field(default_factory=dict)
+
+    # what the retry policy scales after out-of-memory and time-limit failures
+    memory_field: ClassVar[str | None] = "memory"
+    walltime_field: ClassVar[str | None] = "max_runtime"
+
+    def format_memory(self, megabytes: int) -> Any:
+        """request_memory in MB, HTCondor's unit for plain numbers."""
+        return int(megabytes)
 
 
 def _value(value: Any, what: str) -> str:
@@ -139,7 +147,8 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
                         self.render_wrapper(plan, config))]
 
     def input_files(self, config: JobConfig) -> list[Any]:
-        """The bootstrap and stage-out files, and ``input_files`` (sent in file-transfer mode)."""
+        """The bootstrap and stage-out files, bundle archives, and ``input_files`` (all sent in
+        file-transfer mode)."""
         return super().input_files(config) + list(getattr(config, "input_files", []))
 
     def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
@@ -180,7 +189,8 @@ class HTCondorJobFileFactory(BaseJobFileFactory):
     def _transfer_lines(self, plan: SubmissionPlan, c: HTCondorJobConfig) -> list[str]:
         if c.shared_filesystem:
             return ["should_transfer_files = NO"]
-        files = [str(p) for p in (c.bootstrap_file, c.stageout_file, *c.input_files) if p]
+        # every input file, bundle archives included (resolved: the paths the jobs use)
+        files = [str(p) for p in self.input_files(c) if p not in (None, "")]
         spec = _name(plan.spec_file("$(pk_index)"))
         names = [spec] + [os.path.basename(p) for p in files]
         clash = sorted({n for n in names if names.count(n) > 1})

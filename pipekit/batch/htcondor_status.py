@@ -28,7 +28,19 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from pipekit.errors import JobError
-from pipekit.job.base import FAILED, FINISHED, PENDING, RUNNING, UNKNOWN, JobState
+from pipekit.job.base import (
+    CANCELLED,
+    EXIT_CODE,
+    FAILED,
+    FINISHED,
+    NODE_FAILURE,
+    OOM,
+    PENDING,
+    RUNNING,
+    UNKNOWN,
+    WALLTIME,
+    JobState,
+)
 
 __all__ = [
     "JOB_STATUS_NAMES",
@@ -38,6 +50,7 @@ __all__ = [
     "parse_job_id",
     "ad_job_id",
     "is_held",
+    "hold_reason",
     "job_state",
     "classad_string",
     "clusters_constraint",
@@ -68,7 +81,7 @@ _STATUS = {0: PENDING, 1: PENDING, 2: RUNNING, 3: FAILED, 4: FINISHED, 5: FAILED
 #: the job attributes a status query asks for (condor_q / condor_history ``-attributes``)
 QUERY_ATTRIBUTES = ("ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySignal", "ExitSignal",
                     "HoldReason", "HoldReasonCode", "HoldReasonSubCode", "RemoveReason",
-                    "LastHoldReason")
+                    "LastHoldReason", "LastHoldReasonCode", "LastHoldReasonSubCode")
 #: the factory (late materialization) attributes of ``condor_q -factory``
 FACTORY_ATTRIBUTES = ("ClusterId", "JobMaterializeNextProcId", "TotalSubmitProcs")
 
@@ -126,6 +139,45 @@ def is_held(ad: dict[str, Any]) -> bool:
     return _int(ad.get("JobStatus")) == 5
 
 
+#: HoldReasonCodes (HTCondor's condor_holdcodes.h) and what they mean for pipekit
+_HOLD_REASONS = {
+    1: CANCELLED,  # UserRequest: condor_hold by a user
+    # the job could not start or its files could not move: the machinery, not the job
+    **{code: NODE_FAILURE for code in (6, 7, 8, 9, 10, 11, 12, 13, 14, 18, 19, 22, 23, 24, 48)},
+    34: OOM,  # JobOutOfResources (subcode 104: disk, see hold_reason)
+    46: WALLTIME,  # JobDurationExceeded (allowed_job_duration)
+    47: WALLTIME,  # JobExecuteExceeded (allowed_execute_duration)
+}
+#: HoldReasonSubCode of JobOutOfResources / StartdHeldJob holds for memory and disk
+_SUBCODE_MEMORY, _SUBCODE_DISK = 102, 104
+#: policy holds (a pool's or the job's periodic_hold) say in words what they enforce
+_POLICY_CODES = (3, 21, 26)
+_POLICY_WORDS = (
+    (re.compile(r"memory|\bRSS\b|ResidentSetSize|ImageSize", re.I), OOM),
+    (re.compile(r"runtime|run time|wall ?time|wall ?clock|time limit|duration|too long|MaxRuntime",
+                re.I), WALLTIME),
+)
+
+
+def hold_reason(code: int | None, subcode: int | None, text: str | None) -> str:
+    """
+    pipekit's failure reason for a hold: ``oom`` for memory (code 34, or a policy hold whose
+    reason speaks of memory), ``walltime`` for time limits (46, 47, or a policy hold about
+    runtime), ``node_failure`` for holds of the machinery (transfer, start-up, spool errors),
+    ``cancelled`` for condor_hold, else ``exit_code``.
+    """
+    if code == 34:
+        return EXIT_CODE if subcode == _SUBCODE_DISK else OOM
+    if code == 21 and subcode == _SUBCODE_MEMORY:
+        return OOM
+    if code in _POLICY_CODES or code is None:
+        for pattern, reason in _POLICY_WORDS:
+            if text and pattern.search(text):
+                return reason
+        return EXIT_CODE
+    return _HOLD_REASONS.get(code, EXIT_CODE)
+
+
 def _signal_name(num: int) -> str:
     try:
         return signal.Signals(num).name
@@ -145,22 +197,29 @@ def job_state(ad: dict[str, Any], source: str) -> JobState:
         hold = _int(ad.get("HoldReasonCode"))
         sub = _int(ad.get("HoldReasonSubCode"))
         where = f" (hold code {hold}{f'.{sub}' if sub else ''})" if hold is not None else ""
-        return JobState(job_id, FAILED, None, f"held by HTCondor: {reason}{where}", source)
+        return JobState(job_id, FAILED, None, f"held by HTCondor: {reason}{where}", source,
+                        reason=hold_reason(hold, sub, reason))
     if code == 3:
         reason = _text(ad.get("RemoveReason")) or "no reason given"
         held = _text(ad.get("LastHoldReason"))
         error = f"removed from HTCondor: {reason}" + (f" (held before: {held})" if held else "")
-        return JobState(job_id, FAILED, None, error, source)
+        # removed after a hold (a pool's periodic_remove of held jobs): the hold says why
+        why = hold_reason(_int(ad.get("LastHoldReasonCode")), _int(ad.get("LastHoldReasonSubCode")),
+                          held) if held else CANCELLED
+        return JobState(job_id, FAILED, None, error, source, reason=why)
     if code == 4:
         if ad.get("ExitBySignal") is True or str(ad.get("ExitBySignal")).lower() == "true":
             sig = _int(ad.get("ExitSignal"))
             if sig is None:
-                return JobState(job_id, FAILED, None, "killed by a signal", source)
-            return JobState(job_id, FAILED, 128 + sig, f"killed by {_signal_name(sig)}", source)
+                return JobState(job_id, FAILED, None, "killed by a signal", source, reason=EXIT_CODE)
+            return JobState(job_id, FAILED, 128 + sig, f"killed by {_signal_name(sig)}", source,
+                            reason=EXIT_CODE)
         exit_code = _int(ad.get("ExitCode"))
         if exit_code is None:
             return JobState(job_id, FINISHED, None, None, source)
-        return JobState(job_id, FINISHED if exit_code == 0 else FAILED, exit_code, None, source)
+        if exit_code == 0:
+            return JobState(job_id, FINISHED, 0, None, source)
+        return JobState(job_id, FAILED, exit_code, None, source, reason=EXIT_CODE)
     return JobState(job_id, status, None, None, source)
 
 

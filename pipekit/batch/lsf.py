@@ -181,7 +181,7 @@ class LSFJobManager(ArrayJobManager):
         if plan.parallel:
             name += f"%{int(plan.parallel)}"
         log = f"{lsf_path(plan.directory, 'job logs')}/log_%I.txt"
-        cmd = ["bsub", "-J", name, "-o", log, "-cwd", plan.cwd]
+        cmd = ["bsub", "-J", name, "-o", log, "-cwd", plan.start_dir(config)]
         if self.queue and not getattr(config, "queue", None):
             cmd += ["-q", self.queue]
         if isinstance(config, LSFJobConfig):

@@ -188,7 +188,7 @@ class SGEJobManager(ArrayJobManager):
         cmd += ["-N", plan.job_name,
                 "-o", sge_path(plan.directory, os.path.basename(plan.log_file("$TASK_ID")), "job logs"),
                 "-j", "y",
-                "-wd", plan.cwd, "-S", "/bin/bash"]
+                "-wd", plan.start_dir(config), "-S", "/bin/bash"]
         if self.queue and not getattr(config, "queue", None):
             cmd += ["-q", self.queue]
         if isinstance(config, SGEJobConfig):

@@ -49,7 +49,8 @@ from pipekit.shell import run_command
 from pipekit.workflow.remote import BaseRemoteWorkflow, BaseRemoteWorkflowProxy
 
 __all__ = ["SlurmJobConfig", "SlurmJobManager", "SlurmJobFileFactory", "SlurmWorkflow",
-           "SlurmWorkflowProxy", "get_slurm_version", "map_slurm_state", "SLURM_STATES"]
+           "SlurmWorkflowProxy", "get_slurm_version", "map_slurm_state", "SLURM_STATES",
+           "slurm_log_reason"]
 
 #: Slurm's job states (squeue %T, sacct State, scontrol JobState) and what they mean to pipekit
 SLURM_STATES = StateVocabulary("Slurm", {
@@ -68,6 +69,27 @@ SLURM_STATES = StateVocabulary("Slurm", {
 def map_slurm_state(native: str) -> str | None:
     """pipekit's status for a Slurm job state (``"CANCELLED by 0"`` -> failed); None if unknown."""
     return SLURM_STATES.status(native)
+
+
+# what slurmstepd writes into a job's output when it ends the job: a job that left the queue
+# before a poll saw its state (no accounting), or one killed by jobacct_gather's OverMemoryKill
+# (which Slurm reports as FAILED), is still recognised by its log
+_LOG_REASONS = (
+    (re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT"), WALLTIME),
+    (re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO PREEMPTION"), PREEMPTED),
+    (re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT \S+ DUE TO NODE FAILURE"), NODE_FAILURE),
+    # cgroup enforcement ("Detected 1 oom-kill event(s) in StepId=...") and jobacct_gather's
+    # OverMemoryKill ("StepId=... exceeded memory limit (... > ...), being killed")
+    (re.compile(r"Detected \d+ oom[-_]kill event|exceeded (?:job |step )?memory limit", re.I), OOM),
+)
+
+
+def slurm_log_reason(text: str) -> str | None:
+    """The failure reason slurmstepd's messages in a job's log give, or None."""
+    for pattern, reason in _LOG_REASONS:
+        if pattern.search(text):
+            return reason
+    return None
 
 
 _slurm_version: tuple[int, ...] | None = None
@@ -174,7 +196,7 @@ class SlurmJobManager(ArrayJobManager):
         # a '%' of the job directory itself must not become a Slurm filename pattern
         log = per_job_path(plan.log_file, "%a", "slurm", "job directory")
         cmd = ["sbatch", "--parsable", f"--array={array}", f"--job-name={plan.job_name}",
-               f"--output={log}", f"--chdir={plan.cwd}"]
+               f"--output={log}", f"--chdir={plan.start_dir(config)}"]
         if self.partition and not getattr(config, "partition", None):
             cmd.append(f"--partition={self.partition}")
         if isinstance(config, SlurmJobConfig):
@@ -182,6 +204,10 @@ class SlurmJobManager(ArrayJobManager):
         else:
             cmd += [str(a) for a in config.extra_args]
         return cmd + [script]
+
+    def reason_from_log(self, text: str) -> str | None:
+        """Time limit, preemption, node failure or memory limit, from slurmstepd's messages."""
+        return slurm_log_reason(text)
 
     def parse_submit_output(self, stdout: str) -> str | None:
         m = re.match(r"^(\d+)", stdout.splitlines()[-1] if stdout else "")

@@ -30,7 +30,6 @@ How one submission works, for the author of a backend:
 from __future__ import annotations
 
 import base64
-import json
 import math
 import os
 import re
@@ -39,10 +38,11 @@ import stat
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from pipekit.errors import JobError, UsageError
 from pipekit.humanize import parse_duration
+from pipekit.job.script import NodeLines
 
 __all__ = [
     "PENDING",
@@ -61,6 +61,7 @@ __all__ = [
     "LOST",
     "FAILURE_REASONS",
     "JobState",
+    "JobAttempt",
     "SubmissionPlan",
     "JobConfig",
     "JobFile",
@@ -136,6 +137,24 @@ class JobState:
 
 
 @dataclass
+class JobAttempt:
+    """
+    What a ``<type>_job_config`` hook knows about one job of the submission it configures: the
+    attempt being submitted (1 for the first) and why each earlier attempt failed.
+    """
+
+    job_num: int
+    attempt: int = 1
+    #: failure reasons of the earlier attempts, oldest first (:data:`FAILURE_REASONS`)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def last_reason(self) -> str | None:
+        """Why the previous attempt failed (None for a first attempt)."""
+        return self.reasons[-1] if self.reasons else None
+
+
+@dataclass
 class SubmissionPlan:
     """
     One submission: the jobs ``job_nums`` (array index ``i`` runs job ``job_nums[i]``) submitted
@@ -153,9 +172,20 @@ class SubmissionPlan:
     #: files are named by that index, so that the batch system's own placeholder for it
     #: (``$TASK_ID``, ``%I``) names the same files as :meth:`spec_file` of a plan position
     first_index: int = 0
+    #: attempt and earlier failure reasons of each job, ``{job_num: JobAttempt}`` (set by the loop)
+    attempts: dict[int, JobAttempt] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.job_nums)
+
+    def start_dir(self, config: Any) -> str:
+        """
+        Where the batch system starts the jobs (``--chdir``, ``-wd``, ``-cwd``): the submitting
+        process's working directory, or, when they run in a node-local scratch directory
+        (``config.scratch_dir``), the submission directory, so that they depend on the
+        submitting directory not even to start (:mod:`pipekit.job.scratch`).
+        """
+        return self.directory if getattr(config, "scratch_dir", None) else self.cwd
 
     def _name(self, index: int | str) -> int | str:
         return self.first_index + index if isinstance(index, int) else index
@@ -196,6 +226,51 @@ class JobConfig:
     custom_content: list[Any] = field(default_factory=list)
     #: extra arguments for the submit command (e.g. ``["--qos=short"]``)
     extra_args: list[str] = field(default_factory=list)
+    #: run each job in a fresh directory below this node-side path (a shell word evaluated on
+    #: the node, e.g. ``"$TMPDIR"``), removed when the job ends; None: in the submitting
+    #: process's working directory (see :mod:`pipekit.job.scratch`)
+    scratch_dir: str | None = None
+    #: keep the scratch directory after the job ended (for debugging)
+    keep_scratch: bool = False
+    #: bundles each job unpacks (once per node) before it imports the task: bundle tasks or
+    #: :class:`pipekit.bundle.BundleRef` (default: the bundle tasks among the workflow's
+    #: requirements)
+    bundles: list[Any] = field(default_factory=list)
+    #: where nodes keep unpacked bundles (a shell word evaluated on the node); None: the
+    #: node's ``$PIPEKIT_BUNDLE_CACHE``, else ``<tmp>/pipekit-bundles-<uid>``
+    bundle_cache: str | None = None
+    #: the jobs of this submission, ``{job_num: JobAttempt}``: attempt number and why earlier
+    #: attempts failed (set by pipekit before the job-config hook runs)
+    jobs: dict[int, JobAttempt] = field(default_factory=dict)
+    #: False: the retry policy leaves memory and walltime as the job-config hook set them
+    adapt_resources: bool = True
+
+    #: names of the backend's memory and time-limit fields (the retry policy scales them)
+    memory_field: ClassVar[str | None] = None
+    walltime_field: ClassVar[str | None] = None
+
+    @property
+    def attempt(self) -> int:
+        """The highest attempt number among the jobs of the submission (1: first submission)."""
+        return max((j.attempt for j in self.jobs.values()), default=1)
+
+    @property
+    def last_reason(self) -> str | None:
+        """Why the previous attempt of the submission's jobs failed (None: first attempt)."""
+        return next((j.last_reason for j in self.jobs.values() if j.last_reason), None)
+
+    def format_memory(self, megabytes: int) -> Any:
+        """A memory request of *megabytes* in the backend's notation."""
+        return f"{int(megabytes)}M"
+
+    def resources(self) -> dict[str, Any]:
+        """The memory and time-limit requests of the submission (kept per attempt in the ledger)."""
+        out = {}
+        for name in (self.memory_field, self.walltime_field):
+            value = getattr(self, name, None) if name else None
+            if value not in (None, ""):
+                out[name] = value
+        return out
 
 
 @dataclass
@@ -270,9 +345,20 @@ class BaseJobManager(ABC):
         """Most jobs one submission may hold (None: no limit)."""
         return None
 
+    def reason_from_log(self, text: str) -> str | None:
+        """
+        The failure reason (:data:`FAILURE_REASONS`) that the batch system's own messages in the
+        end of a failed job's log *text* give ("... DUE TO TIME LIMIT"), or None. Asked when
+        the status query gave no reason beyond a non-zero exit code.
+        """
+        return None
 
-class BaseJobFileFactory(ABC):
-    """Writes the batch script of a submission (see the module docstring for its duties)."""
+
+class BaseJobFileFactory(NodeLines, ABC):
+    """
+    Writes the batch script of a submission (see the module docstring for its duties); the
+    lines every script ends with come from :class:`pipekit.job.script.NodeLines`.
+    """
 
     #: file name of the batch script inside the submission directory
     script_name = "job.sh"
@@ -323,20 +409,51 @@ class BaseJobFileFactory(ABC):
         return files[0].path
 
     def input_files(self, config: JobConfig) -> list[Any]:
-        """The input files *config* names (paths or :class:`JobInputFile`; None when unset)."""
-        return [config.bootstrap_file, config.stageout_file]
+        """
+        The input files *config* names (paths or :class:`JobInputFile`; None when unset): the
+        bootstrap and stage-out file, then the local archives of ``config.bundles``
+        (:meth:`bundle_files`). Backends with more input files extend this; backends whose jobs
+        get their files transferred (HTCondor, ARC) send all of them.
+        """
+        return [config.bootstrap_file, config.stageout_file, *self.bundle_files(config)]
+
+    @staticmethod
+    def bundle_files(config: JobConfig) -> list[JobInputFile]:
+        """
+        The local archives of the bundles in *config* (``copy=False``: used where they are, never
+        copied into the submission directory). Bundles on remote storage are not input files:
+        the node fetches them itself.
+        """
+        out = []
+        for ref in config.bundles:
+            path = getattr(ref, "local_archive", None)
+            if path:
+                out.append(JobInputFile(path, copy=False))
+        return out
+
+    def scratch_inputs(self, config: JobConfig) -> list[str]:
+        """The resolved input files a job copies into its scratch directory (bundles excluded)."""
+        bundles = {f.path for f in self.bundle_files(config)}
+        return [str(f) for f in self.input_files(config)
+                if f not in (None, "") and str(f) not in bundles]
 
     def resolve_inputs(self, plan: SubmissionPlan, config: JobConfig, write: bool = True) -> None:
         """
         Replace the input files of *config* (bootstrap and stage-out file) by the paths jobs use,
         copying them into the submission directory (only with *write*; see
-        :meth:`provide_input`). Backends with more input files extend this.
+        :meth:`provide_input`), and check that the local bundle archives exist. Backends with
+        more input files extend this.
         """
         check_copy_names(self.input_files(config))
         config.bootstrap_file = self.provide_input(plan, config, config.bootstrap_file, write,
                                                    what="bootstrap_file")
         config.stageout_file = self.provide_input(plan, config, config.stageout_file, write,
                                                   what="stageout_file")
+        for f in self.bundle_files(config):
+            if not os.path.isfile(f.path):
+                raise UsageError(f"the bundle archive '{f.path}' does not exist; its bundle task "
+                                 "must run before the jobs are submitted (require it in "
+                                 "workflow_requires(), and do not use --pilot for the first run)")
 
     def provide_input(self, plan: SubmissionPlan, config: JobConfig, input_file: Any,
                       write: bool = True, what: str = "bootstrap_file") -> Any:
@@ -368,96 +485,6 @@ class BaseJobFileFactory(ABC):
             fout.write(text)
         os.chmod(dst, os.stat(src).st_mode)
         return dst
-
-    def node_lines(self, plan: SubmissionPlan, config: JobConfig, index_expr: str,
-                   job_dir: str | None = None) -> list[str]:
-        """
-        The bash lines every backend's script ends with: set the environment, source the
-        bootstrap file (on failure: write an exit-status file and exit with
-        :attr:`bootstrap_exit_code`), run ``python -m pipekit.job SPEC --status-file F``, and
-        source the stage-out file after it (:meth:`stageout_lines`). *index_expr* is the shell
-        expression of the array index (``$SLURM_ARRAY_TASK_ID``). *job_dir* is the shell
-        expression of the directory the job's files were transferred to on the node (HTCondor's
-        scratch directory); None: jobs read them in the submission directory.
-        """
-        q = shlex.quote
-        lines = [f"pk_dir={job_dir or q(plan.directory)}", f'pk_idx="{index_expr}"',
-                 'pk_status="$pk_dir/status_$pk_idx.json"']
-        for name, value in config.env.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
-                raise UsageError(f"job environment variable name {name!r} is not a valid shell name")
-            lines.append(f"export {name}={q(str(value))}")
-        if config.bootstrap_file:
-            boot, shown = self._node_path(config.bootstrap_file, job_dir)
-            lines += [f"if ! source {boot}; then",
-                      "    " + self._status_line(self.bootstrap_exit_code,
-                                                f"sourcing the bootstrap file {shown} failed"),
-                      f"    exit {self.bootstrap_exit_code}",
-                      "fi"]
-        command = (f'{q(config.python)} -m pipekit.job "$pk_dir/spec_$pk_idx.json" '
-                   '--status-file "$pk_status"')
-        if not config.stageout_file:
-            return lines + [f"exec {command}"]
-        return lines + self.stageout_lines(command, *self._node_path(config.stageout_file, job_dir))
-
-    def stageout_lines(self, command: str, stageout: str, shown: str) -> list[str]:
-        """
-        Run the node *command* as a child (forwarding SIGTERM, so that a cancelled job still
-        writes its exit-status file), then source the stage-out file (*stageout*: its shell
-        expression, *shown*: its name in messages) in a subshell with the job's exit code as
-        ``$1`` — also after failed branches, so that the outputs of the others are staged out.
-        A job killed by a signal is not staged out. A failing stage-out makes the job fail with
-        :attr:`stageout_exit_code`, which resubmits all its branches; so does a job that ends
-        *while* sourcing it (cancelled, out of time): the exit-status file says so until the
-        stage-out returned, then the node's own status is put back.
-        """
-        code = self.stageout_exit_code
-        after = ", after the branches failed with exit code $pk_code"
-        killed = (f"the job ended while sourcing the stage-out file {shown} (cancelled, out of "
-                  "time or its node failed)")
-        return [
-            f"{command} &",
-            "pk_pid=$!",
-            "trap 'kill -TERM \"$pk_pid\" 2>/dev/null' TERM INT",
-            'wait "$pk_pid"; pk_code=$?',
-            'while kill -0 "$pk_pid" 2>/dev/null; do wait "$pk_pid"; pk_code=$?; done',
-            "trap - TERM INT",
-            'if [ "$pk_code" -gt 128 ]; then exit "$pk_code"; fi',
-            'rm -f "$pk_status.node"; [ ! -f "$pk_status" ] || cp -f "$pk_status" "$pk_status.node"',
-            self._status_line(code, killed, running_stageout=True),
-            # a subshell: an `exit` in the file ends the stage-out, not the script unreported
-            f'if ! ( source {stageout} "$pk_code" ); then',
-            f'    pk_after=""; [ "$pk_code" -eq 0 ] || pk_after="{after}"',
-            "    " + self._status_line(code, f"sourcing the stage-out file {shown} failed",
-                                       '"$pk_after"'),
-            f"    exit {code}",
-            "fi",
-            'if [ -f "$pk_status.node" ]; then mv -f "$pk_status.node" "$pk_status"; '
-            'else rm -f "$pk_status"; fi',
-            'exit "$pk_code"',
-        ]
-
-    @staticmethod
-    def _node_path(path: Any, job_dir: str | None) -> tuple[str, str]:
-        """(shell expression, name in messages) of an input file as the job sees it."""
-        if job_dir is None:
-            return shlex.quote(str(path)), str(path)
-        name = os.path.basename(str(path))  # transferred into the job's directory
-        return f'"$pk_dir"/{shlex.quote(name)}', name
-
-    @staticmethod
-    def _status_line(code: int, message: str, suffix: str = "''", running_stageout: bool = False) -> str:
-        """
-        A bash line writing the exit-status file ``{"exit_code": code, "error": message}``, with
-        the shell word *suffix* appended to the message on the node. The message is an argument
-        of printf, never its format, so percent signs and backslashes in paths stay as they are.
-        *running_stageout* adds ``"stageout": "running"``: the status holds only if the job ends
-        before the stage-out returns (see :meth:`stageout_lines`).
-        """
-        text = shlex.quote(json.dumps(message)[1:-1])
-        extra = ', \"stageout\": \"running\"' if running_stageout else ""
-        return (f"printf '{{\"exit_code\": {code}, \"error\": \"%s%s\"{extra}}}\\n' {text} {suffix}"
-                ' > "$pk_status.tmp" && mv -f "$pk_status.tmp" "$pk_status"')
 
 
 def check_copy_names(files: Sequence[Any]) -> None:

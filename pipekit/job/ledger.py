@@ -58,10 +58,12 @@ class JobRecord:
     error: str | None = None
     #: why the latest attempt failed (one of :data:`pipekit.job.base.FAILURE_REASONS`)
     reason: str | None = None
+    #: what the latest attempt asked for (memory, time limit: ``JobConfig.resources()``)
+    resources: dict[str, Any] | None = None
     submitted: float | None = None
     ended: float | None = None
     #: earlier attempts: ``{"attempt", "tag", "job_id", "state", "exit_code", "error", "reason",
-    #: "log"}``
+    #: "log", "resources"}``
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -216,13 +218,14 @@ class SubmissionLedger:
             job = self.jobs[num]
             if job.attempt:
                 job.history = job.history + [{k: getattr(job, k) for k in (
-                    "attempt", "tag", "job_id", "state", "exit_code", "error", "reason", "log")}]
+                    "attempt", "tag", "job_id", "state", "exit_code", "error", "reason", "log",
+                    "resources")}]
             job.branches = list(branches.get(num, job.branches))
             job.attempt += 1
             job.state = SUBMITTING
             job.tag, job.index, job.job_id = plan.tag, index, None
             job.log, job.status_file = plan.log_file(index), plan.status_file(index)
-            job.exit_code = job.error = job.reason = job.ended = None
+            job.exit_code = job.error = job.reason = job.ended = job.resources = None
             job.submitted = now
         self.submissions[plan.tag] = {
             "state": SUBMITTING, "time": now, "job_name": plan.job_name,

@@ -31,12 +31,13 @@ from pipekit.errors import CommandError, JobError
 from pipekit.job.base import (
     EXIT_CODE,
     FAILED,
-    LOST,
     FINISHED,
+    LOST,
     PENDING,
     RUNNING,
     UNKNOWN,
     BaseJobManager,
+    JobAttempt,
     JobConfig,
     JobState,
     SubmissionPlan,
@@ -44,6 +45,7 @@ from pipekit.job.base import (
 from pipekit.job.jsonfile import read_json
 from pipekit.job.ledger import JobRecord, SubmissionLedger
 from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
+from pipekit.job.retry import RetryPolicy, escalation_key, failure_reasons, read_log_tail
 from pipekit.job.status_line import StatusLine
 from pipekit.ranges import join_ranges
 
@@ -102,6 +104,8 @@ class LoopSettings:
     acceptance: float = 1.0
     #: seconds a job may be unknown to the batch system without an exit-status file
     lost_grace: float = 10.0
+    #: which failures count against ``retries`` (and how resources grow: the proxy applies it)
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass
@@ -144,6 +148,8 @@ class JobLoop:
         self.finished: set[int] = set()
         self.failed_final: dict[int, JobRecord] = {}
         self.retries_used: dict[int, int] = {}
+        #: resubmissions after preemptions and evictions, which do not use up --retries
+        self.free_retries_used: dict[int, int] = {}
         self._missing_since: dict[int, float] = {}
         self._retry_later: list[JobRecord] = []
         #: jobs that wait for a slot under --parallel-jobs: new ones (branch chunks, no record
@@ -251,7 +257,7 @@ class JobLoop:
                 return
             retry = bool(self._waiting_retry)
             if retry:
-                nums = list(self._waiting_retry)[:size]
+                nums = self._next_retry_group(size)
                 branches = {n: self._waiting_retry[n] for n in nums}
             else:
                 chunks = self._waiting_new[:size]
@@ -275,13 +281,32 @@ class JobLoop:
             if retry:
                 self.n_resubmitted += len(branches)
 
+    def _next_retry_group(self, size: int) -> list[int]:
+        """
+        Up to *size* waiting retries that share their resource escalation (as many earlier
+        out-of-memory and time-limit failures), so that one submission gets one memory and
+        time request; the group of the longest-waiting job goes first.
+        """
+        nums = list(self._waiting_retry)
+        key = escalation_key(self.ledger.jobs[nums[0]])
+        return [n for n in nums if escalation_key(self.ledger.jobs[n]) == key][:size]
+
+    def _job_attempts(self, nums: list[int]) -> dict[int, JobAttempt]:
+        """The attempt each of *nums* is submitted as, with the failure reasons of its earlier ones."""
+        jobs = self.ledger.jobs
+        return {n: JobAttempt(n, jobs[n].attempt + 1, failure_reasons(jobs[n])) for n in nums}
+
     def _submit_chunk(self, branches: dict[int, list[int]], slots: int | None = None) -> None:
         plan = self.source.new_plan(new_tag(), list(branches))
         if slots is not None:  # never above --parallel-jobs: the active jobs hold the rest
             plan.parallel = slots
-        attempts = {n: self.ledger.jobs[n].attempt + 1 for n in branches}
+        plan.attempts = self._job_attempts(list(branches))
+        attempts = {n: a.attempt for n, a in plan.attempts.items()}
         script, config = self.source.prepare_submission(plan, branches, attempts)
         self.ledger.begin_submission(plan, branches)
+        resources = config.resources()
+        for n in plan.job_nums:  # what this attempt asked for, shown by --print-status
+            self.ledger.jobs[n].resources = dict(resources)
         self.ledger.save()
         try:
             ids = self.manager.submit(plan, script, config)
@@ -399,7 +424,7 @@ class JobLoop:
         error = reason = None
         if status == FAILED:
             error = info.get("error") or state.error or describe_exit_code(code)
-            reason = state.reason or EXIT_CODE
+            reason = self._failure_reason(job, state)
         elif self.source.check_job_completeness():
             missing = set(self.source.missing_branches()) & set(job.branches)
             if missing:
@@ -412,6 +437,31 @@ class JobLoop:
         else:
             self._retry_later.append(job)
         return True
+
+    def _failure_reason(self, job: JobRecord, state: JobState) -> str:
+        """
+        The batch system's reason for the failure; when it gives none, or only "non-zero exit
+        code" (a job that left the queue before a poll saw its state, a limit enforced by
+        killing), what the batch system wrote into the job's log, else ``exit_code``.
+        """
+        if state.reason not in (None, EXIT_CODE):
+            return state.reason
+        from_log = getattr(self.manager, "reason_from_log", None)  # managers written for law lack it
+        return (from_log(read_log_tail(job.log)) if from_log else None) or state.reason or EXIT_CODE
+
+    def _charged_retry(self, job: JobRecord) -> bool:
+        """
+        Whether resubmitting *job* uses up one of ``--retries``: not after a preemption or an
+        eviction (the job was not at fault), up to the policy's limit of such free retries.
+        """
+        policy = self.settings.retry_policy
+        if not policy.is_free(job.reason):
+            return True
+        used = self.free_retries_used.get(job.num, 0)
+        if used >= policy.max_free_retries:
+            return True
+        self.free_retries_used[job.num] = used + 1
+        return False
 
     # -- failures -------------------------------------------------------------------------------
 
@@ -434,15 +484,21 @@ class JobLoop:
                 continue
             used = self.retries_used.get(job.num, 0)
             where = f"; log: {job.log}" if job.log else ""
-            if used < self.settings.retries:
+            why = f" ({job.reason})" if job.reason and job.reason != EXIT_CODE else ""
+            if not self._charged_retry(job):
+                retry[job.num] = todo
+                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
+                         f"failed{why}: {job.error}{where}; resubmitting (not counted against "
+                         f"--retries)")
+            elif used < self.settings.retries:
                 self.retries_used[job.num] = used + 1
                 retry[job.num] = todo
                 self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
-                         f"failed: {job.error}{where}; resubmitting ({used + 1}/{self.settings.retries})")
+                         f"failed{why}: {job.error}{where}; resubmitting ({used + 1}/{self.settings.retries})")
             else:
                 self.failed_final[job.num] = job
                 self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
-                         f"failed after {job.attempt} attempt(s): {job.error}{where}")
+                         f"failed{why} after {job.attempt} attempt(s): {job.error}{where}")
         self.ledger.save()
         self._waiting_retry.update(retry)
 
@@ -502,7 +558,8 @@ class JobLoop:
             active = [j for j in active if j.active]
         lines = []
         for job in sorted(self.failed_final.values(), key=lambda j: j.num):
-            lines.append(f"job {job.num} (branches {join_ranges(job.branches)}): {job.error}; "
+            why = f" ({job.reason})" if job.reason and job.reason != EXIT_CODE else ""
+            lines.append(f"job {job.num} (branches {join_ranges(job.branches)}): {job.error}{why}; "
                          f"attempts {job.attempt}; log: {job.log}")
         if len(lines) > 20:
             lines = lines[:10] + [f"... {len(lines) - 20} more ..."] + lines[-10:]

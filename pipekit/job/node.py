@@ -184,7 +184,49 @@ def _complete_requirements(wf: Any, branches: list[int], workers: int) -> str | 
     return None
 
 
-def _run(spec: Any, status: _StatusWriter) -> int:
+def _use_bundles(spec: Any, job_dir: str | None) -> None:
+    """
+    Unpack the job's bundles (once per node), put them on the paths, and point the spec's
+    module root and law.cfg into them where the bundled directory holds those.
+    """
+    from pipekit.bundle.node import activate, map_into_bundles, stage_in
+    from pipekit.config import Config
+
+    staged = stage_in(spec.bundles, job_dir)
+    activate(staged)
+    spec.python_path = [map_into_bundles(p, staged) or p for p in spec.python_path]
+    var = next((v for v in ("LAW_CONFIG_FILE", "PIPEKIT_CONFIG_FILE") if os.environ.get(v)), None)
+    if var:  # set explicitly (exported by the submitter, or the bootstrap file)
+        mapped = map_into_bundles(os.environ[var], staged)
+        if mapped:
+            os.environ[var] = mapped
+    else:
+        mapped = map_into_bundles(spec.config_file, staged) if spec.config_file else None
+        if mapped and os.path.isfile(mapped):
+            os.environ["LAW_CONFIG_FILE"] = mapped
+    if mapped:
+        print(f"pipekit job: configuration {mapped} (from a bundle)", flush=True)
+    Config.reset()  # fetching a remote bundle may have read the configuration already
+
+
+def _outputs_inside(wf: Any, branches: list[int], job_dir: str) -> dict[int, str]:
+    """Branches with a local output inside *job_dir*, which is removed when the job ends."""
+    from pipekit.target.file import FileSystemTarget
+    from pipekit.target.local import LocalFileSystem
+    from pipekit.task.base import flatten_outputs
+
+    root = os.path.realpath(job_dir) + os.sep
+    out = {}
+    for b in branches:
+        for t in flatten_outputs(wf.branch_task(b).output()):
+            if isinstance(t, FileSystemTarget) and isinstance(t.fs, LocalFileSystem) and \
+                    os.path.realpath(t.abspath).startswith(root):
+                out[b] = t.abspath
+                break
+    return out
+
+
+def _run(spec: Any, status: _StatusWriter, job_dir: str | None = None) -> int:
     from pipekit.provenance.hooks import note_job
     from pipekit.ranges import join_ranges
     from pipekit.workflow.local import run_branches
@@ -201,6 +243,11 @@ def _run(spec: Any, status: _StatusWriter) -> int:
     wf.__dict__.pop("_wf_output", None)
     for b in set(wf.missing_branches()) - set(failures):
         failures[b] = ("run() finished but its outputs do not exist", "")
+    if job_dir:
+        for b, path in _outputs_inside(wf, sorted(set(branches) - set(failures)), job_dir).items():
+            failures[b] = (f"its output {path} is inside the job's own directory, which is "
+                           "removed when the job ends; give outputs absolute paths (or remote "
+                           "targets) when jobs run in a scratch directory", "")
     for b, (msg, tb) in sorted(failures.items()):
         status.data["failed"][str(b)] = {"error": msg, "traceback": (tb or "")[-4000:]}
         print(f"branch {b} failed: {msg}\n{tb.rstrip()}" if tb else f"branch {b} failed: {msg}",
@@ -239,14 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = _load_spec(args)
         status.data.update(job_num=spec.job_num, attempt=spec.attempt, tag=spec.tag)
-        if spec.cwd and os.path.isdir(spec.cwd) and os.path.realpath(spec.cwd) != os.path.realpath(os.getcwd()):
+        # set by the batch script when the job runs in a directory of its own (a scratch
+        # directory, HTCondor's transferred files): the submitting directory is not for it
+        job_dir = os.environ.get("PIPEKIT_JOB_DIR") or None
+        if job_dir is None and spec.cwd and os.path.isdir(spec.cwd) and \
+                os.path.realpath(spec.cwd) != os.path.realpath(os.getcwd()):
             os.chdir(spec.cwd)
+        if spec.bundles:
+            _use_bundles(spec, job_dir)
         from pipekit.cli.execution import setup_logging
         from pipekit.config import Config
 
         Config.instance()  # law.cfg of the working directory, [luigi_*] sections handed to luigi
         setup_logging(None)
-        return _run(spec, status)
+        return _run(spec, status, job_dir)
     except PipekitError as e:
         print(f"pipekit job: {e}", flush=True)
         return status.write(EXIT_SPEC_ERROR if e.exit_code == 2 else EXIT_BRANCHES_FAILED, str(e))

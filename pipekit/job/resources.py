@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pipekit.errors import UsageError
 from pipekit.humanize import parse_bytes
@@ -31,6 +31,10 @@ class ResourceJobConfig(JobConfig):
     memory: Any = None
     cpus: int | None = None
     gpus: int | None = None
+
+    # what the retry policy (pipekit.job.retry) scales after out-of-memory / time-limit failures
+    memory_field: ClassVar[str | None] = "memory"
+    walltime_field: ClassVar[str | None] = "walltime"
 
 
 def config_megabytes(value: Any, what: str) -> int:

@@ -58,6 +58,11 @@ class JobSpec:
     job_num: int = -1
     attempt: int = 1
     tag: str = ""
+    #: the bundles the job unpacks before importing the task (:class:`pipekit.bundle.BundleRef`
+    #: as dicts)
+    bundles: list[dict[str, Any]] = field(default_factory=list)
+    #: the law.cfg the submitting process read (mapped into a bundle that holds it, on the node)
+    config_file: str | None = None
     version: int = SPEC_VERSION
 
     # -- building, on the submitting side -------------------------------------------------------
@@ -81,6 +86,9 @@ class JobSpec:
         family = task.get_task_family()
         others = {fam: dict(vals) for fam, vals in _cli_values.items() if fam != family and vals}
         root = module_root(tcls)
+        from pipekit.config import Config
+
+        kwargs.setdefault("config_file", Config.instance().config_file)
         return cls(task_module=tcls.__module__, task_class=tcls.__name__, params=params,
                    branches=[int(b) for b in branches], workers=max(1, int(workers)),
                    family_params=others, python_path=[root] if root else [],

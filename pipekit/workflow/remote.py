@@ -47,13 +47,14 @@ from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
 from pipekit.job.spec import JobSpec
 from pipekit.job.status_line import format_counts
-from pipekit.parameter import NO_FLOAT, NO_INT, BoundedIntParameter, DurationParameter
+from pipekit.parameter import NO_FLOAT, NO_INT, NO_STR, BoundedIntParameter, DurationParameter
 from pipekit.ranges import join_ranges
 from pipekit.target.file import FileSystemTarget
 from pipekit.target.local import LocalFileSystem
 from pipekit.task.base import flatten_outputs
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
 from pipekit.workflow.credentials import RemoteCredentials
+from pipekit.workflow.job_config import JobConfigBuilder
 
 __all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
 
@@ -61,11 +62,12 @@ __all__ = ["BaseRemoteWorkflow", "BaseRemoteWorkflowProxy", "REMOTE_PARAMS"]
 REMOTE_PARAMS = {
     "retries", "tasks_per_job", "parallel_jobs", "no_poll", "poll_interval", "poll_fails",
     "walltime", "job_workers", "shuffle_jobs", "cancel_jobs", "cleanup_jobs", "ignore_submission",
-    "transfer_logs", "clear_logs", "dry_run",
+    "transfer_logs", "clear_logs", "dry_run", "retry_memory_factor", "retry_walltime_factor",
+    "retry_memory_max", "retry_walltime_max",
 }
 
 
-class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
+class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowProxy):
     """
     The workflow-level run of a remote workflow type. Subclasses set :attr:`workflow_type`;
     hooks are the task's ``<workflow_type>_<name>`` methods.
@@ -240,55 +242,24 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         if self._base_spec is None:
             self._base_spec = JobSpec.from_workflow(self.task, [], self.spec_exclude(),
                                                     workers=self.task.job_workers)
+        config = self.job_config(plan, branches)
         if write:
             os.makedirs(plan.directory, exist_ok=True)
             for i, num in enumerate(plan.job_nums):
-                self.spec_for(plan, i, branches[num], attempts.get(num, 1)).dump(plan.spec_file(i))
-        config = self.job_config(plan, branches)
+                self.spec_for(plan, i, branches[num], attempts.get(num, 1),
+                              config).dump(plan.spec_file(i))
         self.provide_credentials(plan, config, write)
         if not write:
             return os.path.join(plan.directory, self.job_file_factory.script_name), config
         return self.job_file_factory.create(plan, config), config
 
-    def spec_for(self, plan: SubmissionPlan, index: int, branches: list[int], attempt: int) -> JobSpec:
+    def spec_for(self, plan: SubmissionPlan, index: int, branches: list[int], attempt: int,
+                 config: JobConfig | None = None) -> JobSpec:
         assert self._base_spec is not None
+        bundles = [ref.to_dict() for ref in config.bundles] if config is not None else []
         return dataclasses.replace(self._base_spec, branches=list(branches),
-                                   job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag)
-
-    def job_config(self, plan: SubmissionPlan, branches: dict[int, list[int]]) -> JobConfig:
-        """
-        Defaults from law.cfg and the bootstrap and stage-out hooks, then
-        ``<type>_job_config(...)``.
-        """
-        cfg = Config.instance()
-        config = self.job_file_factory.new_config()
-        python = cfg.get_expanded("job", "python_executable", None)
-        if python:
-            config.python = python
-        config.bootstrap_file = self.input_file("bootstrap_file")
-        config.stageout_file = self.input_file("stageout_file")
-        if self.task.job_workers > 1 and hasattr(config, "cpus") and not config.cpus:
-            config.cpus = self.task.job_workers
-        self.task_defaults(config)
-        all_branches = sorted(b for bs in branches.values() for b in bs)
-        result = self.hook("job_config")(config, plan.job_nums[0], all_branches)
-        return config if result is None else result
-
-    def input_file(self, name: str) -> Any:
-        """
-        The ``<type>_<name>()`` hook's file (``bootstrap_file``, ``stageout_file``), else
-        ``[<type>] <name>``, else ``[job] <name>`` of law.cfg, else None.
-        """
-        hook = getattr(self.task, f"{self.workflow_type}_{name}", None)  # older backends lack one
-        path = hook() if hook is not None else None
-        if path is None:
-            cfg = Config.instance()
-            path = (cfg.get_expanded(self.workflow_type, name, None)
-                    or cfg.get_expanded("job", name, None))
-        return path
-
-    def task_defaults(self, config: JobConfig) -> None:
-        """Apply task parameters to *config* before the user's job-config hook (backends)."""
+                                   job_num=plan.job_nums[index], attempt=attempt, tag=plan.tag,
+                                   bundles=bundles)
 
     @staticmethod
     def pipekit_environment() -> dict[str, str]:
@@ -308,7 +279,7 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
             poll_interval=max(0.05, t.poll_interval * 60.0), poll_fails=t.poll_fails,
             walltime=None if t.walltime in (None, NO_FLOAT) or t.walltime <= 0 else t.walltime * 3600.0,
             shuffle_jobs=t.shuffle_jobs, no_poll=t.no_poll, acceptance=t.acceptance,
-            lost_grace=grace,
+            lost_grace=grace, retry_policy=self.retry_policy(),
         )
 
     # -- running --------------------------------------------------------------------------------
@@ -443,12 +414,12 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         if sources:
             print(f"----- input files (copied into {plan.directory} at submission) -----")
             for src, dst in zip(sources, copies):
-                src = os.path.abspath(os.path.expanduser(str(src)))
+                src, dst = os.path.abspath(os.path.expanduser(str(src))), str(dst)
                 print(f"{src} -> {dst}" if src != dst else f"{src} (used where it is)")
         print("----- credentials -----")
         print("\n".join(self.credential_lines()))
         cmd = self.job_manager.submit_command(plan, script, config)
-        spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1)
+        spec = self.spec_for(plan, 0, branches[plan.job_nums[0]], 1, config)
         print(f"----- submit command -----\n{quote_args(cmd)}")
         print(f"----- job spec: {plan.spec_file(0)} (job {plan.job_nums[0]}, the first of "
               f"{len(plan)}) -----\n{json.dumps(dataclasses.asdict(spec), indent=1)}")
@@ -474,15 +445,34 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, BaseWorkflowProxy):
         jobs = sorted(ledger.jobs.values(), key=lambda j: j.num)
         shown = jobs if target_depth > 0 else [j for j in jobs if j.state != "finished"]
         for job in shown[:50]:
-            what = f"{job.state}, attempt {job.attempt}"
+            why = job.state == "failed" and job.reason not in (None, "exit_code")  # exit_code: the default
+            state = f"{job.state} ({job.reason})" if why else job.state
+            what = f"{state}, attempt {job.attempt}"
             if job.job_id:
                 what += f", id {job.job_id}"
             if job.error and job.state != "finished":
                 what += f", {job.error}"
             lines.append(f"  job {job.num} (branches {join_ranges(job.branches)}): {what}; log: {job.log}")
+            if job.history:
+                lines.append(f"    attempts: {format_attempts(job)}")
         if len(shown) > 50:
             lines.append(f"  ... {len(shown) - 50} more (ledger {path})")
         return lines
+
+
+def format_attempts(job: Any) -> str:
+    """Each attempt of a ledger job in one line: ``1 oom [memory 2G], 2 finished [memory 3G]``."""
+    parts = []
+    for a in [*job.history, job.to_dict()]:
+        state = a.get("state")
+        what = (a.get("reason") or "exit_code") if state == "failed" else state
+        if state == "failed" and a.get("exit_code") not in (None, 0):
+            what += f" (exit code {a['exit_code']})"
+        res = a.get("resources") or {}
+        if res:
+            what += " [" + ", ".join(f"{k} {v}" for k, v in res.items()) + "]"
+        parts.append(f"{a.get('attempt')} {what}")
+    return ", ".join(parts)
 
 
 class BaseRemoteWorkflow(BaseWorkflow):
@@ -531,6 +521,20 @@ class BaseRemoteWorkflow(BaseWorkflow):
     dry_run = luigi.BoolParameter(default=False, significant=False,
                                   description="print the batch script(s) and submit command(s); "
                                   "submit nothing")
+    retry_memory_factor = luigi.FloatParameter(default=NO_FLOAT, significant=False,
+                                               description="memory request multiplier per earlier "
+                                               "out-of-memory failure of a job; default: [job] "
+                                               "retry_memory_factor, else 1.5 (1: off)")
+    retry_walltime_factor = luigi.FloatParameter(default=NO_FLOAT, significant=False,
+                                                 description="time-limit multiplier per earlier "
+                                                 "time-limit failure of a job; default: [job] "
+                                                 "retry_walltime_factor, else 2 (1: off)")
+    retry_memory_max = luigi.Parameter(default=NO_STR, significant=False,
+                                       description="largest memory request retries may reach, "
+                                       "e.g. 16G; default: [job] retry_memory_max, else no cap")
+    retry_walltime_max = luigi.Parameter(default=NO_STR, significant=False,
+                                         description="longest time limit retries may reach, e.g. "
+                                         "48h; default: [job] retry_walltime_max, else no cap")
 
     def job_credentials(self) -> str | None:
         """

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Single-node Slurm (Debian 12 slurm-wlm 22.05 + munge) on localhost for pipekit's tests and W4.
-# No cgroups, all daemons as root, fast scheduler settings, more CPUs advertised than exist.
+# All daemons as root, fast scheduler settings, more CPUs and memory advertised than exist.
+# Memory is a scheduled resource and --mem is enforced: with cgroups (v1 memory controller) when
+# this machine lets slurmd create them, else by jobacct_gather's OverMemoryKill. A job without
+# --mem gets DefMemPerCPU (4 GB per CPU), so jobs that asked for nothing still run as before.
 #
 # usage: tests/infra/slurm.sh start|stop|status|restart-controller
 #   start               install when missing, (re)write the config, start what is not running;
@@ -14,6 +17,10 @@
 #   SLURM_CPUS=N        CPUs advertised for the node (default 32: many concurrent 1-CPU jobs)
 #   SLURM_MIN_JOB_AGE=S seconds a finished job stays visible in squeue/scontrol (default 5:
 #                       short, so that tests see jobs leave the queue; real clusters use 300+)
+#   SLURM_MEMORY=M      how --mem is enforced: auto (default: cgroup when possible, else acct),
+#                       cgroup (task/cgroup: the kernel kills, the job ends OUT_OF_MEMORY), acct
+#                       (jobacct_gather/linux + OverMemoryKill: slurmstepd kills, the job ends
+#                       FAILED and its log says "exceeded memory limit"), none (not enforced)
 # clients need:  export SLURM_CONF=/tmp/infra/slurm/etc/slurm.conf
 set -euo pipefail
 BASE=/tmp/infra/slurm
@@ -23,6 +30,8 @@ HOST=$(hostname -s)
 CPUS=${SLURM_CPUS:-32}
 MIN_JOB_AGE=${SLURM_MIN_JOB_AGE:-5}
 ACCT=${SLURM_ACCOUNTING:-0}
+MEMORY=${SLURM_MEMORY:-auto}
+MEM_PER_CPU=4096
 
 # running and not a zombie (kill -0 alone is true for an unreaped zombie)
 alive() { [ -f "$1" ] && local p && p=$(cat "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && ! ps -o stat= -p "$p" | grep -q Z; }
@@ -47,8 +56,24 @@ install_pkgs() {
     fi
 }
 
+# whether slurmd can use the cgroup v1 memory controller here (containers often cannot)
+cgroup_ok() {
+    local probe=/sys/fs/cgroup/memory/pipekit_probe.$$
+    [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] || return 1
+    mkdir "$probe" 2>/dev/null || return 1
+    rmdir "$probe"
+}
+
+memory_mode() {
+    case "$MEMORY" in
+        auto) if cgroup_ok; then echo cgroup; else echo acct; fi ;;
+        cgroup|acct|none) echo "$MEMORY" ;;
+        *) echo "SLURM_MEMORY=$MEMORY: use auto, cgroup, acct or none" >&2; return 2 ;;
+    esac
+}
+
 slurm_conf() {
-    local acct
+    local acct mem_lines node_mem=""
     if [ "$ACCT" = 1 ]; then
         acct="AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
@@ -56,6 +81,25 @@ AccountingStoragePort=6819"
     else
         acct="AccountingStorageType=accounting_storage/none"
     fi
+    case "$1" in
+        cgroup) mem_lines="ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup
+JobAcctGatherType=jobacct_gather/linux
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=$MEM_PER_CPU" ;;
+        acct) mem_lines="ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=$MEM_PER_CPU" ;;
+        none) mem_lines="ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectTypeParameters=CR_Core" ;;
+    esac
+    [ "$1" = none ] || node_mem=" RealMemory=$((CPUS * MEM_PER_CPU))"
     cat <<EOF
 ClusterName=infra
 SlurmctldHost=${HOST}(127.0.0.1)
@@ -71,15 +115,12 @@ SlurmctldPidFile=$BASE/run/slurmctld.pid
 SlurmdPidFile=$BASE/run/slurmd.pid
 SlurmctldLogFile=$BASE/log/slurmctld.log
 SlurmdLogFile=$BASE/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+$mem_lines
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 MpiDefault=none
 SwitchType=switch/none
-JobAcctGatherType=jobacct_gather/none
 $acct
 JobCompType=jobcomp/filetxt
 JobCompLoc=$BASE/log/jobcomp.txt
@@ -88,7 +129,7 @@ MaxArraySize=100001
 MaxJobCount=200000
 ReturnToService=2
 SlurmdParameters=config_overrides
-NodeName=${HOST} NodeAddr=127.0.0.1 CPUs=${CPUS} State=UNKNOWN
+NodeName=${HOST} NodeAddr=127.0.0.1 CPUs=${CPUS}${node_mem} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -96,9 +137,10 @@ EOF
 # writes the config; prints what must restart to apply it: none, controller or node
 write_conf() {
     mkdir -p $BASE/etc $BASE/state $BASE/spool $BASE/log $BASE/run
-    local new change=none
+    local new change=none mode
+    mode=$(memory_mode)
     new=$(mktemp $BASE/etc/slurm.conf.XXXXXX)
-    slurm_conf > "$new"
+    slurm_conf "$mode" > "$new"
     if [ ! -f "$SLURM_CONF" ]; then
         change=node
     elif ! cmp -s "$new" "$SLURM_CONF"; then
@@ -106,8 +148,19 @@ write_conf() {
         # a different node definition needs slurmd restarted; anything else a reconfigure
         [ "$(grep ^NodeName "$new")" = "$(grep ^NodeName "$SLURM_CONF")" ] || change=node
     fi
+    # a different process tracking or task plugin needs slurmd restarted too
+    [ "$(grep -E '^(Proctrack|Task)' "$new")" = "$(grep -E '^(Proctrack|Task)' "$SLURM_CONF" 2>/dev/null)" ] || change=node
     chmod 644 "$new"
     mv -f "$new" "$SLURM_CONF"
+    # read by task/cgroup and proctrack/cgroup only; RAM limit = the job's memory, no swap
+    cat > $BASE/etc/cgroup.conf <<EOF
+CgroupPlugin=cgroup/v1
+CgroupMountpoint=/sys/fs/cgroup
+CgroupAutomount=no
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=yes
+AllowedSwapSpace=0
+EOF
     cat > $BASE/etc/slurmdbd.conf <<EOF
 AuthType=auth/munge
 DbdHost=localhost

@@ -27,3 +27,19 @@ class SgeCharsElsewhere(SgeChars):
         config.env["PK_TEST_BOOTSTRAP"] = "from-job-config"
         config.custom_content.append(("ac", f"first_job={job_num}"))
         return config
+
+
+class SgeWhere(SgeChars):
+    """SgeChars whose output also says where the job ran and what sge_job_config saw."""
+
+    def sge_job_config(self, config, job_num, branches):
+        config.env["PK_TEST_SEEN"] = f"attempt {config.attempt} after {config.last_reason}"
+        return config
+
+    def _run(self):
+        import os
+
+        super()._run()
+        data = self.output().load(formatter="json")
+        self.output().dump({**data, "cwd": os.getcwd(), "job_dir": os.environ.get("PIPEKIT_JOB_DIR"),
+                            "seen": os.environ.get("PK_TEST_SEEN")}, formatter="json")

@@ -96,6 +96,30 @@ class CharsStagedOut(Chars):
         return self.stageout
 
 
+class Hungry(Chars):
+    """Chars whose branches first hold *megabytes* of memory; the job-config hook's view of the
+    attempt (number and last failure reason) reaches the output through the job environment."""
+
+    megabytes = luigi.IntParameter(default=0)
+
+    def slurm_job_config(self, config, job_num, branches):
+        config.env["PK_TEST_SEEN"] = f"attempt {config.attempt} after {config.last_reason}"
+        return config
+
+    def _run(self):
+        hog = bytearray(self.megabytes * 1024 * 1024)
+        for i in range(0, len(hog), 4096):  # touch every page: resident, not just reserved
+            hog[i] = 1
+        if hog:
+            # held long enough for jobacct_gather's 1 s sampling (OverMemoryKill, where the
+            # cgroup memory controller cannot be used) to see it; a cgroup kills at once
+            time.sleep(4)
+        super()._run()
+        del hog
+        data = self.output().load(formatter="json")
+        self.output().dump({**data, "seen": os.environ.get("PK_TEST_SEEN")}, formatter="json")
+
+
 def read_json(path):
     with open(path) as f:
         return json.load(f)

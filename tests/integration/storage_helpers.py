@@ -13,12 +13,13 @@ Backends (all on localhost):
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+
+from concurrency_helpers import in_forked_children
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "tests" / "infra"
@@ -129,22 +130,3 @@ def make_fs(backend: str, retries: int = 1, retry_delay: float = 0.1, **kwargs):
     fs = RemoteFileSystem(fi, name=f"{backend}_fs", **kwargs)
     fs.data = data / sub if data else None
     return fs
-
-
-def in_forked_children(n: int, body, timeout: float = 90) -> list:
-    """
-    ``body(i, barrier)`` in *n* processes forked from this one, as LocalWorkflow forks its
-    workers (``barrier.wait()`` lines them up); what they return, in the order they finish.
-    """
-    ctx = multiprocessing.get_context("fork")
-    barrier, queue = ctx.Barrier(n), ctx.Queue()
-    procs = [ctx.Process(target=lambda i=i: queue.put(body(i, barrier))) for i in range(n)]
-    for p in procs:
-        p.start()
-    try:
-        return [queue.get(timeout=timeout) for _ in procs]
-    finally:
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()

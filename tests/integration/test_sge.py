@@ -185,3 +185,28 @@ def test_job_config_hook_and_output_directory_hook_reach_the_job(tmp_path, out):
     assert list(jobs_dir.glob("pipekit_sge_*/*/log_1.txt"))
     script = next(jobs_dir.glob("pipekit_sge_*/*/job.sh")).read_text()
     assert "#$ -ac first_job=0" in script
+
+
+def test_a_task_over_its_walltime_is_resubmitted_with_a_longer_one_and_succeeds(tmp_path, out):
+    # the retry policy on a second backend: h_rt 3 s kills the 8 s branch, h_rt 12 s fits it
+    (tmp_path / "law.cfg").write_text("[sge]\nwalltime: 3s\n")
+    proc = run_pipekit(tmp_path, "SgeWhere", "--out", str(out), "--n", "1", "--sleep", "8",
+                       "--retries", "1", "--retry-walltime-factor", "4", *FAST)
+    assert proc.returncode == 0, proc.stdout
+    assert "failed (walltime): " in proc.stdout and "attempt 2 after walltime: time limit 3.0s -> 12s" in proc.stdout
+    job = jobs(out)[0]
+    assert (job["attempt"], job["history"][0]["reason"], job["resources"]) == (
+        2, "walltime", {"walltime": 12})
+    assert json.loads((out / "char_0.json").read_text())["seen"] == "attempt 2 after walltime"
+
+
+def test_jobs_run_in_a_node_local_scratch_directory_and_remove_it(tmp_path, out):
+    scratch = tmp_path / "node-scratch"
+    scratch.mkdir()
+    (tmp_path / "law.cfg").write_text(f"[sge]\nscratch_dir: {scratch}\n")
+    proc = run_pipekit(tmp_path, "SgeWhere", "--out", str(out), "--n", "2", *FAST)
+    assert proc.returncode == 0, proc.stdout
+    for b in range(2):
+        where = json.loads((out / f"char_{b}.json").read_text())
+        assert os.path.dirname(where["cwd"]) == str(scratch) and where["job_dir"] == where["cwd"]
+    assert list(scratch.iterdir()) == []

@@ -107,7 +107,7 @@ def test_job_cancelled_during_its_stageout_is_resubmitted_with_all_its_branches(
                          "--stageout", str(script), "--retries", "1", *FAST)
     _, stdout = cancel_once(proc, out, 0, tmp_path / "stageout_started", "the stage-out to start")
     assert proc.returncode == 0, stdout
-    assert "failed: the job ended while sourcing the stage-out file " in stdout
+    assert "failed (cancelled): the job ended while sourcing the stage-out file " in stdout
     assert "slow_copy.sh (cancelled, out of time or its node failed)" in stdout
     job = ledger_jobs(out)[0]
     assert job["attempt"] == 2 and job["history"][0]["exit_code"] == 4
