@@ -120,13 +120,41 @@ def _margin(value: str) -> float:
     return seconds
 
 
+def _factor(value: str) -> float:
+    try:
+        factor = float(value)
+    except ValueError:
+        raise ValueError("not a number; use e.g. 1.5 (1 keeps the request unchanged)") from None
+    if factor < 1.0:
+        raise ValueError("must be at least 1 (1 keeps the request unchanged)")
+    return factor
+
+
+def _memory(value: str) -> int:
+    from pipekit.errors import UsageError
+    from pipekit.job.resources import config_megabytes
+
+    try:
+        return config_megabytes(value, "memory")
+    except UsageError:
+        raise ValueError("not a memory size; use e.g. 16G or 16000 (MB)") from None
+
+
 _SECONDS = _seconds(allow_zero=False)
+
+#: what the node side and the adaptive retries read from [job] and from each backend's section
+#: (pipekit/workflow/job_config.py: node_setting, retry_policy)
+_NODE_AND_RETRY: dict[str, Check] = {
+    "scratch_dir": _text, "keep_scratch": _boolean, "bundle_cache": _text,
+    "retry_memory_factor": _factor, "retry_walltime_factor": _factor,
+    "retry_memory_max": _memory, "retry_walltime_max": _duration, "max_free_retries": _integer(0),
+}
 
 #: what every array backend reads from its section (pipekit/job/resources.py, job/arrays.py)
 _ARRAY_BACKEND: dict[str, Check] = {
     "walltime": _duration, "memory": _text, "cpus": _integer(1), "gpus": _integer(0),
     "bootstrap_file": _text, "stageout_file": _text, "max_array_size": _integer(1),
-    "command_timeout": _SECONDS, "credentials": _credentials,
+    "command_timeout": _SECONDS, "credentials": _credentials, **_NODE_AND_RETRY,
 }
 
 #: pipekit's own sections: option -> check of its value
@@ -137,7 +165,8 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "target": {"default_local_fs": _text, "tmp_dir": _text},
     "job": {"job_file_dir": _text, "job_file_dir_cleanup": _boolean, "python_executable": _text,
             "bootstrap_file": _text, "stageout_file": _text, "lost_job_grace": _seconds(),
-            "credentials": _credentials, "credential_margin": _margin},
+            "credentials": _credentials, "credential_margin": _margin, "bundle_dir": _text,
+            **_NODE_AND_RETRY},
     "slurm": {**_ARRAY_BACKEND, "partition": _text, "sbatch_args": _arguments},
     "sge": {**_ARRAY_BACKEND, "queue": _text, "project": _text, "parallel_environment": _text,
             "gpu_resource": _text, "qsub_args": _arguments, "accounting": _auto_or_boolean},
@@ -149,12 +178,12 @@ SECTIONS: dict[str, dict[str, Check]] = {
                  "bootstrap_file": _text, "stageout_file": _text, "submit_lines": _text,
                  "submit_args": _arguments, "pool": _text, "scheduler": _text,
                  "max_jobs_per_submission": _integer(1), "command_timeout": _SECONDS,
-                 "credentials": _credentials, "oauth_services": _text},
+                 "credentials": _credentials, "oauth_services": _text, **_NODE_AND_RETRY},
     "arc": {"ce": _text, "interface": _text, "queue": _text, "walltime": _duration,
             "memory": _integer(1), "cpus": _integer(1), "runtime_environments": _text,
             "xrsl_lines": _text, "arcsub_args": _arguments, "credentials": _credentials,
             "bootstrap_file": _text, "stageout_file": _text, "command_timeout": _SECONDS,
-            "max_jobs_per_submission": _integer(1), "cancel_guard": _boolean},
+            "max_jobs_per_submission": _integer(1), "cancel_guard": _boolean, **_NODE_AND_RETRY},
     "notifications": {"mail_recipient": _text, "mail_sender": _text, "mail_smtp_host": _text,
                       "mail_smtp_port": _integer(1, 65535)},
 }

@@ -27,6 +27,12 @@ class Wf(law.slurm.SlurmWorkflow, law.LocalWorkflow):
 '''
 
 BAD_VALUES = [
+    ("job", "retry_memory_factor", "double", "not a number"),
+    ("slurm", "retry_walltime_factor", "0.5", "must be at least 1"),
+    ("job", "retry_memory_max", "lots", "not a memory size"),
+    ("sge", "retry_walltime_max", "forever", "not a duration"),
+    ("slurm", "keep_scratch", "sometimes", "boolean; use True or False"),
+    ("htcondor", "max_free_retries", "-2", "must be at least 0"),
     ("luigi_core", "workers", "two", "not a valid IntParameter"),
     ("slurm", "sbatch_args", '--qos="x', "no closing quotation"),
     ("job", "lost_job_grace", "soon", "not a number of seconds"),
@@ -111,6 +117,9 @@ def test_options_law_reads_and_sections_of_ones_own_give_no_warning(tmp_path):
         job_file_dir_mkdtemp: True
         credentials: x509,token
         credential_margin: 0
+        retry_memory_factor: 1.5
+        retry_memory_max: 16G
+        bundle_cache: $TMPDIR/bundles
         slurm_cmd_sbatch: sbatch
         htcondor_chunk_size_query: 25
         [target]
@@ -122,6 +131,10 @@ def test_options_law_reads_and_sections_of_ones_own_give_no_warning(tmp_path):
         [slurm]
         partition: short
         walltime: 2h
+        scratch_dir: $TMPDIR
+        keep_scratch: False
+        retry_walltime_factor: 2
+        retry_walltime_max: 48h
         sbatch_args: --qos=normal --comment="two words"
         [sge]
         queue: long.q
