@@ -92,9 +92,27 @@ def _signal(element: dict, sig: int) -> None:
             break
         time.sleep(0.05)
     try:
-        os.killpg(int(pid_file.read_text().strip()), sig)
+        pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
-        pass
+        return
+    # the runner writes the pid right after the fork, possibly before the child's setsid made
+    # it a group leader: until then killpg finds no group, so wait for it while the pid lives
+    deadline = time.time() + 30
+    while True:
+        try:
+            os.killpg(pid, sig)
+            return
+        except ProcessLookupError:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return  # already gone
+            if time.time() > deadline:
+                os.kill(pid, sig)
+                return
+            time.sleep(0.005)
+        except OSError:
+            return
 
 
 class Cluster:
