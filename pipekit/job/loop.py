@@ -46,6 +46,7 @@ from pipekit.job.jsonfile import read_json
 from pipekit.job.ledger import JobRecord, SubmissionLedger
 from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
 from pipekit.job.retry import RetryPolicy, escalation_key, failure_reasons, read_log_tail
+from pipekit.job.resources import requested_resources
 from pipekit.job.status_line import StatusLine
 from pipekit.ranges import join_ranges
 
@@ -207,6 +208,8 @@ class JobLoop:
     def submit_missing(self) -> None:
         missing = self.source.missing_branches()
         self.done_at_start = self.selected - set(missing)
+        # what pipekit status counts as done besides the jobs this run finishes
+        self.ledger.workflow.update(present=len(self.done_at_start), run_started=round(time.time(), 3))
         active = self.ledger.active_branches()
         self.touched.update(j.num for j in self.relevant_active())
         todo = [b for b in missing if b not in active]
@@ -307,6 +310,7 @@ class JobLoop:
         resources = config.resources()
         for n in plan.job_nums:  # what this attempt asked for, shown by --print-status
             self.ledger.jobs[n].resources = dict(resources)
+        self._annotate_submission(plan.tag, config)
         self.ledger.save()
         try:
             ids = self.manager.submit(plan, script, config)
@@ -326,6 +330,16 @@ class JobLoop:
         self.say(f"{self.source.label}: submitted {len(plan)} job(s) for branches "
                  f"{join_ranges(all_branches, max_ranges=8)} to {self.manager.batch_system} "
                  f"(first job id {first}, files in {plan.directory})")
+
+    def _annotate_submission(self, tag: str, config: JobConfig) -> None:
+        """
+        Keep what the report and the early end need with the submission: the resources it
+        requested, and whether its jobs source a stage-out file after the node wrote its
+        exit-status file (then that file is not final before the batch system says so).
+        """
+        sub = self.ledger.submissions[tag]
+        sub["requested"] = requested_resources(config)
+        sub["stageout"] = bool(config.stageout_file)
 
     # -- polling --------------------------------------------------------------------------------
 
@@ -432,6 +446,7 @@ class JobLoop:
                 reason = EXIT_CODE
         job.state, job.exit_code, job.error, job.ended = status, code, error, time.time()
         job.reason = reason
+        job.usage = usage_of_status(info)
         if status == FINISHED:
             self.finished.update(b for b in job.branches if b in self.selected)
         else:
@@ -569,6 +584,13 @@ class JobLoop:
         if self.n_resubmitted:
             lines.append(f"{self.n_resubmitted} job(s) were resubmitted after failures")
         return LoopResult(ok, f"{self.source.label}: {reason}", lines, n_active=len(active))
+
+
+def usage_of_status(info: dict[str, Any]) -> dict[str, Any] | None:
+    """What the ledger keeps of a job's cost: host, start, end, CPU and peak RSS of its node."""
+    usage = {k: info[k] for k in ("host", "start", "end", "cpu_s", "maxrss_mb")
+             if info.get(k) is not None}
+    return usage or None
 
 
 def _read_status_file(path: str | None) -> dict[str, Any] | None:

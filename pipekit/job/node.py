@@ -101,6 +101,13 @@ def describe_exit_code(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def _job_usage() -> dict[str, float]:
+    """CPU seconds and peak RSS of the whole job process so far (kept in the exit-status file)."""
+    from pipekit.workflow.meter import process_usage
+
+    return process_usage()
+
+
 class _StatusWriter:
     """Collects what happened and writes the exit-status file once."""
 
@@ -110,11 +117,18 @@ class _StatusWriter:
                                      "start": time.time(), "branches": [], "failed": {}}
         self.written = False
 
+    def branch_done(self, branch: int, kind: str, payload: Any, usage: dict[str, Any] | None) -> None:
+        """Keep what *branch* cost (``run_branches``' ``on_result``); host and pid are the job's."""
+        if usage:
+            self.data.setdefault("branch_usage", {})[str(branch)] = {
+                k: v for k, v in usage.items() if k not in ("host", "pid")}
+
     def write(self, code: int, error: str | None = None) -> int:
         if self.written:
             return code
         self.written = True
         self.data.update(exit_code=code, end=time.time(), error=error)
+        self.data.update(_job_usage())
         if self.path:
             from pipekit.job.jsonfile import write_json_atomic
 
@@ -239,7 +253,7 @@ def _run(spec: Any, status: _StatusWriter, job_dir: str | None = None) -> int:
     note_job(job_num=spec.job_num, attempt=spec.attempt)  # provenance records name the job
     error = _complete_requirements(wf, branches, spec.workers)
     failures = ({b: (error, "") for b in branches} if error
-                else run_branches(wf, branches, spec.workers))
+                else run_branches(wf, branches, spec.workers, on_result=status.branch_done))
     wf.__dict__.pop("_wf_output", None)
     for b in set(wf.missing_branches()) - set(failures):
         failures[b] = ("run() finished but its outputs do not exist", "")
