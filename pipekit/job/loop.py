@@ -48,6 +48,7 @@ from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
 from pipekit.job.retry import RetryPolicy, escalation_key, failure_reasons, read_log_tail
 from pipekit.job.resources import requested_resources
 from pipekit.job.status_line import StatusLine
+from pipekit.job.watch import PollStats, StatusFileWatch
 from pipekit.ranges import join_ranges
 
 __all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "chunk_branches",
@@ -58,6 +59,8 @@ __all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "ch
 #: CommandError (a timed-out or missing command) that no backend wrapped; either is one failed
 #: poll or submission, counted against --poll-fails, for every backend alike
 BATCH_ERRORS = (JobError, CommandError)
+#: seconds between two looks at the exit-status files while waiting for the next status query
+WATCH_STEP = 0.25
 
 
 def new_tag() -> str:
@@ -162,6 +165,9 @@ class JobLoop:
         self.n_resubmitted = 0
         #: jobs submitted or re-attached in this run (what the status line counts)
         self.touched: set[int] = set()
+        #: what the loop itself costs, and what it sees between queries (pipekit.job.watch)
+        self._stats = PollStats()
+        self._watch = StatusFileWatch()
 
     def say(self, msg: str) -> None:
         if self.line is not None:
@@ -354,17 +360,71 @@ class JobLoop:
             while True:
                 active = self.relevant_active()
                 if active:
+                    started = time.perf_counter()
                     n_fails = self._cycle(active, n_fails)
+                    self._note_cycle(time.perf_counter() - started)
                 self._handle_failures()
                 if self.n_waiting():
                     self.submit_waiting()
                 result = self._judge(t0)
                 if result is not None:
                     return result
-                time.sleep(self.settings.poll_interval)
+                self._wait_for_next_cycle(time.monotonic() + self.settings.poll_interval)
         finally:
             self.line.close()
             self.line = None
+            if self._stats.data:
+                self.ledger.workflow["polling"] = dict(self._stats.data)
+                self.ledger.save()  # with the loop's figures of the last cycles
+
+    # -- between two status queries: jobs that ended, seen in their exit-status files ----------
+
+    def _wait_for_next_cycle(self, deadline: float) -> None:
+        """
+        Sleep until *deadline*, the next status query. Meanwhile, every :data:`WATCH_STEP`
+        seconds, look at the exit-status files of the active jobs (one ``stat`` per submission
+        directory; its listing only when it changed) and end each job whose file says it
+        succeeded, so that the last jobs of a workflow do not wait up to one poll interval to be
+        noticed (:class:`~pipekit.job.watch.StatusFileWatch`). Return early once nothing this
+        loop waits for is active, or the acceptance is reached.
+        """
+        step = min(WATCH_STEP, max(0.05, self.settings.poll_interval / 4))
+        last_save = time.monotonic()
+        changed = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(step, left))
+            ended = self._watch.succeeded(self.relevant_active(), self.ledger.submissions)
+            if not ended:
+                continue
+            for job in ended:
+                self._end(job, JobState(job.job_id or "", FINISHED, 0, None, "status file"))
+            changed = True
+            self._stats.note_early_ends(len(ended))
+            if time.monotonic() - last_save >= 1.0:
+                self.ledger.save()
+                last_save, changed = time.monotonic(), False
+            self._show_progress()
+            if not self.relevant_active() or self._acceptance_reached():
+                break
+        if changed:
+            self.ledger.save()
+
+    def _acceptance_reached(self) -> bool:
+        acc = self.settings.acceptance
+        required = math.ceil(acc * len(self.selected) - 1e-9) if acc <= 1 else acc
+        return len(self.done_at_start | self.finished) >= required
+
+    def _show_progress(self) -> None:
+        if self.line is not None:
+            self.line.update(self._counts(), len(self.done_at_start | self.finished),
+                             len(self.selected))
+
+    def _note_cycle(self, seconds: float) -> None:
+        """Keep the loop's own cost per status query in the ledger (``workflow.polling``)."""
+        self.ledger.workflow["polling"] = self._stats.note_cycle(seconds)
 
     def _cycle(self, active: list[JobRecord], n_fails: int) -> int:
         try:
