@@ -66,11 +66,14 @@ def output_records(task: Any, reader: Any, limit: int = 50) -> Any:
 
     branches = list(task.branch_map)
     group = OutputRecords(label=f"{task.get_task_family()}", n_outputs=0)
-    for b in branches:
+    per_branch = 0
+    for b in branches:  # only as many branches as the shown outputs need
         outs = flatten_outputs(task.branch_task(b).output())
-        group.n_outputs += len(outs)
-        for target in outs:
-            if len(group.rows) < limit:
-                path = str(getattr(target, "abspath", None) or getattr(target, "path", target))
-                group.rows.append((b, path, provenance_of(reader, target)))
+        per_branch = max(per_branch, len(outs))
+        for target in outs[:limit - len(group.rows)]:
+            path = str(getattr(target, "abspath", None) or getattr(target, "path", target))
+            group.rows.append((b, path, provenance_of(reader, target)))
+        if len(group.rows) >= limit:
+            break
+    group.n_outputs = per_branch * len(branches)  # the outputs of a branch are alike
     return group
