@@ -137,3 +137,16 @@ def test_an_htcondor_workflow_on_the_standin_pool_is_reported(tmp_path, htcondor
     html = (tmp_path / "r.html").read_text()
     assert "Letters [htcondor]" in html and html.count('class="attempt"') == 7
     assert "Requested and used resources" in html and "1.00 GB" in html
+
+
+def test_with_provenance_on_the_report_shows_what_made_each_output(tmp_path):
+    pytest.importorskip("pipekit.provenance", reason="this pipekit has no provenance records (issue 16)")
+    work = analysis(tmp_path)
+    cfg = (work / "law.cfg").read_text()
+    (work / "law.cfg").write_text("[core]\nprovenance: True\n\n" + cfg)
+    assert run_cli(["run", "report_tasks.Squares"], work).returncode == 0
+    proc = run_cli(["report", "report_tasks.Squares", "-o", "r.html"], work)
+    assert proc.returncode == 0, proc.stderr
+    section = (work / "r.html").read_text().split('id="provenance"', 1)[1]
+    assert "6 of 6 outputs looked at (of 6) have a record" in section
+    assert "status: current" in section and "task: Squares branch 0" in section

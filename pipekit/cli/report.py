@@ -107,7 +107,7 @@ def _from_task(args: list[str], opts: dict[str, Any], namespace: dict[str, Any] 
                prog: str) -> tuple[list[Any], str, Any, str] | None:
     """(workflows, title, provenance records, default file name); None when help was shown."""
     from pipekit.cli.run import instantiate, parse_task_args, resolve_task_class
-    from pipekit.report.provenance import provenance_reader
+    from pipekit.report.provenance import provenance_checker, provenance_reader
     from pipekit.report.tasks import output_records, workflows_of_tree
     from pipekit.task.base import set_cli_values
 
@@ -136,7 +136,8 @@ def _from_task(args: list[str], opts: dict[str, Any], namespace: dict[str, Any] 
     reader = provenance_reader()
     records = None
     if reader is not None:
-        records = [output_records(wf, reader) for wf, ps in tree if ps]
+        checker = provenance_checker()
+        records = [output_records(wf, reader, checker=checker) for wf, ps in tree if ps]
     return _load(paths), repr(task), records, f"{cls.get_task_family()}-report.html"
 
 

@@ -249,8 +249,13 @@ def _record_text(record: dict[str, Any]) -> str:
     parts = []
     for k in keys:
         v = record[k]
+        if v is None or v == [] or v == {}:
+            continue  # not recorded (no git repository, no inputs, ...)
         if k in ("start", "end") and isinstance(v, (int, float)):
             v = iso_time(float(v))
+        elif isinstance(v, dict) and "family" in v:  # the task that made it
+            v = (f"{v['family']}" + (f" branch {v['branch']}" if v.get("branch") is not None else "")
+                 + f", parameters {json.dumps(v.get('params') or {}, sort_keys=True)}")
         elif not isinstance(v, str):
             v = json.dumps(v, sort_keys=True, default=str)
         parts.append(f"{labels.get(k, k)}: {v if len(v) <= 300 else v[:300] + ' ...'}")

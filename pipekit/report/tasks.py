@@ -58,10 +58,13 @@ def workflows_of_tree(task: Any, max_depth: int = -1) -> list[tuple[Any, list[st
     return found
 
 
-def output_records(task: Any, reader: Any, limit: int = 50) -> Any:
-    """Provenance of up to *limit* outputs of the workflow *task* (an ``OutputRecords``)."""
+def output_records(task: Any, reader: Any, limit: int = 50, checker: Any = None) -> Any:
+    """
+    Provenance of up to *limit* outputs of the workflow *task* (an ``OutputRecords``), each
+    with its verdict (current, outdated and why) when a *checker* is given.
+    """
     from pipekit.report.html import OutputRecords
-    from pipekit.report.provenance import provenance_of
+    from pipekit.report.provenance import provenance_of, verdict_text
     from pipekit.task.base import flatten_outputs
 
     branches = list(task.branch_map)
@@ -72,7 +75,12 @@ def output_records(task: Any, reader: Any, limit: int = 50) -> Any:
         per_branch = max(per_branch, len(outs))
         for target in outs[:limit - len(group.rows)]:
             path = str(getattr(target, "abspath", None) or getattr(target, "path", target))
-            group.rows.append((b, path, provenance_of(reader, target)))
+            record = provenance_of(reader, target)
+            if record is not None and checker is not None:
+                status = verdict_text(checker, target)
+                if status:
+                    record = {"status": status, **record}
+            group.rows.append((b, path, record))
         if len(group.rows) >= limit:
             break
     group.n_outputs = per_branch * len(branches)  # the outputs of a branch are alike
