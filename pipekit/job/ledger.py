@@ -139,8 +139,11 @@ class SubmissionLedger:
             ) from None
         return ledger
 
-    def save(self) -> None:
-        """Write the ledger atomically (temporary sibling, fsync, rename), one job per line."""
+    def save(self, durable: bool = True) -> None:
+        """
+        Write the ledger atomically (temporary sibling, fsync, rename), one job per line;
+        without *durable* no fsync (for bookkeeping that a crash may lose, the local ledger).
+        """
         dumps = json.dumps
         head = {
             "version": LEDGER_VERSION,
@@ -158,7 +161,7 @@ class SubmissionLedger:
         subs = self.submissions.items()
         parts.append(",\n".join(f"  {dumps(t)}: {dumps(s)}" for t, s in subs) + ("\n" if subs else ""))
         parts.append(" }\n}\n")
-        write_text_atomic(self.path, "".join(parts))
+        write_text_atomic(self.path, "".join(parts), durable=durable)
 
     @staticmethod
     @contextlib.contextmanager

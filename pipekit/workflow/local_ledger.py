@@ -54,6 +54,14 @@ def local_ledger_path(proxy: Any) -> str:
     return os.path.join(state_dir(), "workflows", name, "ledger.json")
 
 
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class LocalLedger:
     """Records the branches one run of a local workflow runs (see the module docstring)."""
 
@@ -70,6 +78,10 @@ class LocalLedger:
         self._branches = list(branches)
         self._last = 0.0
         self._dirty = False
+        #: the ledger as this run last wrote it, and the file's identity then: a write reuses it
+        #: (and the cached lines of its records) unless another run changed the file meanwhile
+        self._disk: SubmissionLedger | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     @classmethod
     def open(cls, proxy: Any, branches: list[int], workers: int, present: int = 0) -> LocalLedger | None:
@@ -107,14 +119,17 @@ class LocalLedger:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 existed = os.path.exists(self.path)
-                try:
-                    disk = SubmissionLedger.load(self.path, self.info)
-                except Exception:  # a broken file is replaced, not fatal (an index, not outputs)
-                    disk = SubmissionLedger(self.path, self.info)
+                disk = self._disk if self._disk is not None and self._stamp == _stamp(self.path) else None
+                if disk is None:
+                    try:
+                        disk = SubmissionLedger.load(self.path, self.info)
+                    except Exception:  # a broken file is replaced, not fatal (an index, not outputs)
+                        disk = SubmissionLedger(self.path, self.info)
                 yield disk
                 disk.workflow = dict(self.info)
                 disk.next_job_num = max(disk.next_job_num, max(disk.jobs, default=-1) + 1)
-                disk.save()
+                disk.save(durable=False)  # bookkeeping: a crash may lose the last seconds of it
+                self._disk, self._stamp = disk, _stamp(self.path)
                 if not existed:
                     register_ledger(self.path, self.info)
             finally:
