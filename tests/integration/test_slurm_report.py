@@ -51,7 +51,7 @@ def test_the_report_of_a_slurm_workflow_shows_each_attempt_where_and_how_long_it
     assert html.count('class="attempt"') == 3 and "Chars [slurm]" in html
     assert "RuntimeError: branch 2 fails on its first attempt" in html  # the log tail, too
 
-    status = pipekit_cli(tmp_path, "status", "--once")
+    status = pipekit_cli(tmp_path, "status", "slurm_tasks.Chars", *params, "--once")
     assert status.returncode == 0, status.stderr
     (row,) = [ln for ln in status.stdout.splitlines() if ln.startswith("Chars")]
     assert "3 finished" not in row and "2 finished" in row and "4/4" in row and row.endswith("done")
