@@ -70,3 +70,22 @@ def test_process_usage_is_at_least_what_the_process_did():
     usage = process_usage()
     assert usage["maxrss_mb"] >= 50 and usage["cpu_s"] > 0
     del keep
+
+
+def test_a_process_started_by_a_big_one_does_not_inherit_its_peak():
+    # ru_maxrss of an exec'd process never drops below its parent's RSS at the fork; the
+    # meter must not report that floor as every branch's peak
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = ("import json, sys; sys.path.insert(0, %r)\n"
+             "from pipekit.workflow.meter import BranchMeter\n"
+             "m = BranchMeter(); print(json.dumps(m.stop()))" % root)
+    parent = ("import subprocess, sys\n"
+              "big = bytearray(300 * 1024 * 1024); big[::4096] = b'x' * len(big[::4096])\n"
+              f"sys.stdout.write(subprocess.run([sys.executable, '-c', {child!r}], "
+              "capture_output=True, text=True).stdout)")
+    import json
+
+    m = json.loads(subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True,
+                                  check=True).stdout)
+    if m["peak"] == "branch":
+        assert m["maxrss_mb"] < 150, m

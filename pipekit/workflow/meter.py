@@ -2,11 +2,11 @@
 What one branch costs, measured in the process that runs it: :class:`BranchMeter` takes wall
 time, CPU time and peak memory with two ``getrusage`` calls around the branch, no extra process.
 
-Peak memory is the process's peak resident set size (``ru_maxrss``). On Linux the meter resets
-that peak when the branch starts (``/proc/self/clear_refs``), so each branch gets its own peak
-even when one process runs many branches one after another; where the reset is not allowed the
-value is the process's peak so far (an upper bound) and the measurement says so
-(``"peak": "process"``). A branch run in a forked worker counts the pages it shares with the
+Peak memory is the process's peak resident set size. On Linux the meter resets that peak when
+the branch starts (``/proc/self/clear_refs``) and reads it from ``/proc/self/status`` (VmHWM)
+when it ends, so each branch gets its own peak even when one process runs many branches one
+after another; where the reset is not allowed the value is ``ru_maxrss``, the process's peak so
+far (an upper bound), and the measurement says so (``"peak": "process"``). A branch run in a forked worker counts the pages it shares with the
 workflow process, as RSS does. CPU time includes children the branch started and waited for.
 """
 
@@ -37,6 +37,22 @@ def reset_peak_rss() -> bool:
     except OSError:
         _can_reset = False
     return _can_reset
+
+
+def _hwm_kib() -> int | None:
+    """
+    This process's peak RSS from ``/proc/self/status`` (VmHWM, what the reset lowers). Not
+    ``ru_maxrss``: that never drops below the RSS of the process this one was forked from when
+    it exec'd (a job started by a 300 MB pytest would report 300 MB for every branch).
+    """
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _cpu(ru: Any) -> float:
@@ -71,7 +87,8 @@ class BranchMeter:
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = _cpu(me) - _cpu(self._self) + _cpu(kids) - _cpu(self._kids)
-        peak_kib = me.ru_maxrss
+        hwm = _hwm_kib() if self._peak == "branch" else None
+        peak_kib = hwm if hwm is not None else me.ru_maxrss
         if kids.ru_maxrss > self._kids.ru_maxrss:  # a child of this branch set a new peak
             peak_kib = max(peak_kib, kids.ru_maxrss)
         return {"start": round(self.start, 3), "end": round(end, 3), "cpu_s": round(cpu, 3),
