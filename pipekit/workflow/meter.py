@@ -63,8 +63,9 @@ def process_usage() -> dict[str, float]:
     """CPU seconds and peak RSS (MB) of this process and its waited-for children so far."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = _hwm_kib() if _can_reset is not False else None  # VmHWM: see _hwm_kib
     return {"cpu_s": round(_cpu(me) + _cpu(kids), 3),
-            "maxrss_mb": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024.0, 1)}
+            "maxrss_mb": round(max(own if own is not None else me.ru_maxrss, kids.ru_maxrss) / 1024.0, 1)}
 
 
 class BranchMeter:
