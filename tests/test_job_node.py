@@ -109,7 +109,7 @@ def test_the_exit_status_file_says_what_each_branch_and_the_job_cost(tmp_path, n
     for b in usage.values():
         assert b["end"] - b["start"] >= 0.19 and b["cpu_s"] >= 0 and b["maxrss_mb"] > 5
         assert status["start"] <= b["start"] <= b["end"] <= status["end"]
-    assert status["cpu_s"] > 0 and status["maxrss_mb"] >= max(b["maxrss_mb"] for b in usage.values()) - 1
+    assert status["cpu_s"] > 0 and status["maxrss_mb"] >= max(b["maxrss_mb"] for b in usage.values())
     assert status["host"]
 
 

@@ -101,11 +101,18 @@ def describe_exit_code(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _job_usage() -> dict[str, float]:
-    """CPU seconds and peak RSS of the whole job process so far (kept in the exit-status file)."""
+def _job_usage(branch_usage: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """
+    CPU seconds and peak RSS of the whole job process so far (kept in the exit-status file).
+    The meter resets the process's peak for each branch, so the job's peak is also the largest
+    of its branches'.
+    """
     from pipekit.workflow.meter import process_usage
 
-    return process_usage()
+    usage = process_usage()
+    peaks = [u["maxrss_mb"] for u in branch_usage.values() if u.get("maxrss_mb") is not None]
+    usage["maxrss_mb"] = max([usage["maxrss_mb"], *peaks])
+    return usage
 
 
 class _StatusWriter:
@@ -128,7 +135,7 @@ class _StatusWriter:
             return code
         self.written = True
         self.data.update(exit_code=code, end=time.time(), error=error)
-        self.data.update(_job_usage())
+        self.data.update(_job_usage(self.data.get("branch_usage") or {}))
         if self.path:
             from pipekit.job.jsonfile import write_json_atomic
 
