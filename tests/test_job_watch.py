@@ -39,6 +39,17 @@ def test_only_jobs_whose_file_says_success_are_taken(tmp_path):
     assert watch.succeeded(ledger.jobs.values(), ledger.submissions) == [ok]
 
 
+def test_a_file_renamed_into_place_within_the_same_clock_tick_is_still_seen(tmp_path):
+    ledger, (job, *_) = _jobs(tmp_path)
+    watch = StatusFileWatch()
+    directory = os.path.dirname(job.status_file)
+    assert watch.succeeded(ledger.jobs.values(), ledger.submissions) == []
+    before = os.stat(directory).st_mtime_ns
+    _status(job, exit_code=0)
+    os.utime(directory, ns=(before, before))  # as a coarse file-system clock leaves it
+    assert watch.succeeded(ledger.jobs.values(), ledger.submissions) == [job]
+
+
 def test_jobs_with_a_stageout_file_wait_for_the_batch_system(tmp_path):
     ledger, (job, *_) = _jobs(tmp_path, stageout=True)
     _status(job, exit_code=0)  # written before the stage-out file runs: not final

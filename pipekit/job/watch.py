@@ -14,6 +14,7 @@ says the job ended.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Iterable
 
 from pipekit.job.base import UNKNOWN
@@ -21,6 +22,9 @@ from pipekit.job.jsonfile import read_json
 from pipekit.job.ledger import JobRecord
 
 __all__ = ["StatusFileWatch", "PollStats"]
+
+#: a directory's mtime may stay the same for changes this close together (coarse timestamps)
+_COARSE_NS = 1_000_000_000
 
 
 class StatusFileWatch:
@@ -46,8 +50,11 @@ class StatusFileWatch:
                 mtime = os.stat(directory).st_mtime_ns
             except OSError:
                 continue
-            if self._mtimes.get(directory) == mtime:
-                continue  # no file was created or renamed there since the last look
+            # unchanged since the last look: no file was created or renamed there — unless the
+            # change fell into the same tick of a coarse file-system clock, so a directory
+            # changed within the last second is listed again
+            if self._mtimes.get(directory) == mtime and time.time_ns() - mtime > _COARSE_NS:
+                continue
             self._mtimes[directory] = mtime
             try:
                 names = set(os.listdir(directory))
