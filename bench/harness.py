@@ -68,6 +68,10 @@ class Workload:
     #: what pipekit is compared with: "law", or "raw" (the batch system used directly, e.g. one
     #: ``sbatch --array`` of the same jobs; *run* is then called with impl "raw")
     compare_with: str = "law"
+    #: further implementations measured alongside, shown as ``<impl>_s`` and
+    #: ``pipekit_per_<impl>`` in the counters (e.g. "rawjob": the raw array running pipekit's
+    #: own job command, which separates the jobs' start-up cost from what the loop adds)
+    extra_impls: tuple[str, ...] = ()
 
 
 class Context:

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     def impls_of(w: Workload) -> list[str]:
         wanted = ["pipekit"] if w.compare_with == "law" and args.skip_law else [w.compare_with, "pipekit"]
+        wanted += list(w.extra_impls)
         return [i for i in wanted if w.impls is None or i in w.impls]
 
     if any("law" in impls_of(w) for w in runnable):
@@ -170,6 +171,10 @@ def render(workloads: list[Workload], results: dict) -> str:
         counters = "; ".join(
             f"{k}: {'/'.join(fmt_counter(res.get(i, []), k) for i in impls)}" for k in keys
         )
+        for extra in w.extra_impls:
+            ms = [m.seconds for m in res.get(extra, [])]
+            if ms:
+                counters += f"; {extra}_s: {median(ms):.3f}; pipekit_per_{extra}: {pk_s / median(ms):.3f}"
         ok, goal = verdict(w, res, results)
         lines.append(f"| {w.name} {w.title} | {fmt_s(law_s)} | {fmt_s(pk_s)} | {ratio} | {rss:.0f} | "
                      f"{counters or '—'} | {goal or '—'} | {'yes' if ok else 'NO'} |")

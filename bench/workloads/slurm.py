@@ -16,10 +16,15 @@ last output written. W4r: W4's 200 one-branch jobs; W7: 2000 jobs of 10 branches
 shared cluster as it runs (no accounting switch) and add the seconds sbatch took, the ledger's
 size and the loop's own cost per poll cycle (which the loop keeps in the ledger). law is not run
 for W7: at W4's pace (0.5 s per job) 2000 jobs take it well over 15 minutes per repetition.
+A third run, "rawjob", is the same raw array whose tasks run pipekit's own job command on specs
+the benchmark writes: it costs what pipekit's jobs cost, without pipekit's submission and job
+loop, so ``pipekit_per_rawjob`` is what the loop adds and ``rawjob_s / raw`` what the jobs'
+start-up costs (luigi, pipekit and the task module imported in every job).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -167,7 +172,7 @@ def _prepare_raw(ctx: Context, impl: str, workdir: Path) -> None:
         subprocess.run([str(ROOT / "tests" / "infra" / "slurm.sh"), "start"], check=True,
                        stdout=subprocess.DEVNULL, timeout=600)
     _write_shims(workdir)
-    if impl == "pipekit":
+    if impl in ("pipekit", "rawjob"):
         _compile_for_jobs(ctx)
 
 
@@ -178,11 +183,32 @@ def _count_outputs(outdir: Path) -> int:
         return 0
 
 
-def _raw_array(ctx: Context, workdir: Path, n_jobs: int, per_job: int, timeout: float) -> Measurement:
+def _pipekit_job_specs(ctx: Context, workdir: Path, n_jobs: int, per_job: int) -> Path:
     """
-    One ``sbatch --array=0-(n_jobs-1)`` of *per_job* trivial branches each; the time is from
-    the sbatch call to the last output written (its mtime): what the array itself takes, with
-    no waiting on the user's side.
+    The job specs pipekit writes for this workflow (one per array task, the format of
+    pipekit.job.spec), so that a raw array can run pipekit's own job command on them.
+    """
+    specs = workdir / "raw-jobs"
+    specs.mkdir()
+    n = n_jobs * per_job
+    for i in range(n_jobs):
+        spec = {"task_module": "bench_slurm", "task_class": "SlurmBranches", "params": {"n": str(n)},
+                "branches": list(range(i * per_job, (i + 1) * per_job)), "workers": 1,
+                "family_params": {}, "python_path": [str(ROOT / "bench" / "tasks")],
+                "cwd": str(workdir), "job_num": i, "attempt": 1, "tag": "raw", "version": 1}
+        (specs / f"spec_{i}.json").write_text(json.dumps(spec))
+    return specs
+
+
+def _raw_array(ctx: Context, impl: str, workdir: Path, n_jobs: int, per_job: int,
+               timeout: float) -> Measurement:
+    """
+    One ``sbatch --array=0-(n_jobs-1)`` of *per_job* branches each; the time is from the sbatch
+    call to the last output written (its mtime): what the array itself takes, with no waiting
+    on the user's side. impl "raw": each task is trivial Python (:data:`RAW_JOB`); "rawjob":
+    each task is pipekit's job command, ``python -m pipekit.job SPEC`` (imports luigi, pipekit
+    and the task module, runs and measures the branches, writes the exit-status file) — the same
+    work as pipekit's jobs, without pipekit's submission and polling.
     """
     n = n_jobs * per_job
     outdir = workdir / "out" / f"n{n}"
@@ -190,11 +216,19 @@ def _raw_array(ctx: Context, workdir: Path, n_jobs: int, per_job: int, timeout: 
     logs = workdir / "raw-logs"
     logs.mkdir()
     script = workdir / "raw_job.sh"
-    script.write_text(f"#!/bin/bash\nexec {shlex.quote(ctx.bin('raw', 'python'))} -c "
-                      f"{shlex.quote(RAW_JOB)} {per_job} {shlex.quote(str(outdir))}\n")
+    python = shlex.quote(ctx.bin(impl, "python"))
+    if impl == "rawjob":
+        specs = _pipekit_job_specs(ctx, workdir, n_jobs, per_job)
+        body = (f'd={shlex.quote(str(specs))}; i="$SLURM_ARRAY_TASK_ID"\n'
+                f'exec {python} -m pipekit.job "$d/spec_$i.json" --status-file "$d/status_$i.json"\n')
+    else:
+        body = f"exec {python} -c {shlex.quote(RAW_JOB)} {per_job} {shlex.quote(str(outdir))}\n"
+    script.write_text("#!/bin/bash\n" + body)
     script.chmod(0o755)
-    env = ctx.env("raw", workdir, {"SLURM_CONF": SLURM_CONF,
-                                   "PATH": f"{workdir / 'shims'}:{os.environ.get('PATH', '')}"})
+    extra = {"SLURM_CONF": SLURM_CONF, "PATH": f"{workdir / 'shims'}:{os.environ.get('PATH', '')}"}
+    if impl == "rawjob":
+        extra["PYTHONPYCACHEPREFIX"] = str(_pycache(ctx))
+    env = ctx.env(impl, workdir, extra)
     t0 = time.time()
     p0 = time.perf_counter()
     proc = subprocess.run(["sbatch", "--parsable", f"--array=0-{n_jobs - 1}",
@@ -217,6 +251,8 @@ def _raw_array(ctx: Context, workdir: Path, n_jobs: int, per_job: int, timeout: 
         for line in log.read_text().splitlines():
             if line.startswith("cpu_s "):
                 cpu.append(float(line.split()[1]))
+    if impl == "rawjob":  # pipekit's job measures itself in its exit-status file
+        cpu = [json.loads(p.read_text())["cpu_s"] for p in (workdir / "raw-jobs").glob("status_*.json")]
     if cpu:
         m.counters["job_cpu_ms_median"] = round(1000 * sorted(cpu)[len(cpu) // 2], 1)
     return m
@@ -224,8 +260,6 @@ def _raw_array(ctx: Context, workdir: Path, n_jobs: int, per_job: int, timeout: 
 
 def _ledger_figures(workdir: Path) -> dict[str, float]:
     """Ledger size and the loop's own cost per poll cycle (kept in the ledger by the loop)."""
-    import json
-
     found = sorted((workdir / "out" / "jobs").glob("pipekit_slurm_*/ledger.json"))
     if not found:
         return {}
@@ -260,8 +294,8 @@ def _submit_seconds(workdir: Path) -> float:
 
 def _vs_raw(n_jobs: int, per_job: int, timeout: float):
     def run(ctx: Context, impl: str, workdir: Path) -> Measurement:
-        if impl == "raw":
-            return _raw_array(ctx, workdir, n_jobs, per_job, timeout)
+        if impl in ("raw", "rawjob"):
+            return _raw_array(ctx, impl, workdir, n_jobs, per_job, timeout)
         n = n_jobs * per_job
         path = f"{workdir / 'shims'}:{Path(ctx.bin(impl, 'python')).parent}:{os.environ.get('PATH', '')}"
         env = {"SLURM_CONF": SLURM_CONF, "PATH": path, "PYTHONPYCACHEPREFIX": str(_pycache(ctx))}
@@ -286,8 +320,9 @@ WORKLOADS = [
     Workload("W4r", f"W4's {N} jobs: pipekit against one raw sbatch --array of the same "
              "trivial Python jobs", _vs_raw(N, 1, 900), prepare=_prepare_raw, target_ratio=1.5,
              limits={"sbatch": 1.0, "status_calls_per_cycle_max": 2.0}, available=_available,
-             compare_with="raw"),
+             compare_with="raw", extra_impls=("rawjob",)),
     Workload("W7", "2000 jobs x 10 branches on the local Slurm: pipekit against one raw sbatch "
              "--array", _vs_raw(2000, 10, 3600), prepare=_prepare_raw, target_ratio=1.3,
-             limits={"status_calls_per_cycle_max": 2.0}, available=_available, compare_with="raw"),
+             limits={"status_calls_per_cycle_max": 2.0}, available=_available, compare_with="raw",
+             extra_impls=("rawjob",)),
 ]
