@@ -76,9 +76,9 @@ def test_a_process_started_by_a_big_one_does_not_inherit_its_peak():
     # ru_maxrss of an exec'd process never drops below its parent's RSS at the fork; the
     # meter must not report that floor as every branch's peak
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    child = ("import json, sys; sys.path.insert(0, %r)\n"
+    child = (f"import json, sys; sys.path.insert(0, {root!r})\n"
              "from pipekit.workflow.meter import BranchMeter\n"
-             "m = BranchMeter(); print(json.dumps(m.stop()))" % root)
+             "m = BranchMeter(); print(json.dumps(m.stop()))")
     parent = ("import subprocess, sys\n"
               "big = bytearray(300 * 1024 * 1024); big[::4096] = b'x' * len(big[::4096])\n"
               f"sys.stdout.write(subprocess.run([sys.executable, '-c', {child!r}], "

@@ -82,7 +82,9 @@ def timeline(workflows: Sequence[WorkflowRun], now: float | None = None) -> str:
     row_h = max(0.1, min(12.0, 700.0 / max(1, n_rows)))
     height = _AXIS + sum(label_h + len(jobs) * row_h for _, jobs in groups) + 6
     sx = (_W - _LEFT - 6) / span
-    out = [f'<svg id="timeline" class="timeline" viewBox="0 0 {_W:.0f} {height:.1f}" role="img" aria-label="timeline of {sum(len(wf.attempts) for wf, _ in groups)} job attempts">']
+    n_attempts = sum(len(wf.attempts) for wf, _ in groups)
+    out = [f'<svg id="timeline" class="timeline" viewBox="0 0 {_W:.0f} {height:.1f}" role="img" '
+           f'aria-label="timeline of {n_attempts} job attempts">']
     step = _nice_step(span)
     tick = 0.0
     while tick <= span + 1e-9:

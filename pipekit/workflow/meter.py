@@ -6,8 +6,9 @@ Peak memory is the process's peak resident set size. On Linux the meter resets t
 the branch starts (``/proc/self/clear_refs``) and reads it from ``/proc/self/status`` (VmHWM)
 when it ends, so each branch gets its own peak even when one process runs many branches one
 after another; where the reset is not allowed the value is ``ru_maxrss``, the process's peak so
-far (an upper bound), and the measurement says so (``"peak": "process"``). A branch run in a forked worker counts the pages it shares with the
-workflow process, as RSS does. CPU time includes children the branch started and waited for.
+far (an upper bound), and the measurement says so (``"peak": "process"``). A branch run in a
+forked worker counts the pages it shares with the workflow process, as RSS does. CPU time
+includes children the branch started and waited for.
 """
 
 from __future__ import annotations
