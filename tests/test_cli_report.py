@@ -132,11 +132,17 @@ def test_an_htcondor_workflow_on_the_standin_pool_is_reported(tmp_path, htcondor
     assert "memory usage exceeded request_memory" in held[0]["error"]
     done = [r for r in rows if r["state"] == "finished"]
     assert len(done) == 6 and all(r["batch_id"].count(".") == 1 for r in done)
-    assert all(float(r["queue_s"]) >= 0 and r["host"] and r["req_memory_mb"] == "1024" and
-               r["req_walltime_s"] == "1800" for r in done)
+    assert all(float(r["queue_s"]) >= 0 and r["host"] and r["req_walltime_s"] == "1800"
+               for r in done)
+    # the held attempt ran out of memory: its retry asked for 1.5 x (the default policy)
+    assert {(r["job"], r["req_memory_mb"]) for r in done} == {
+        ("0", "1024"), ("1", "1024"), ("2", "1536"), ("3", "1024"), ("4", "1024"), ("5", "1024")}
+    assert held[0]["req_memory_mb"] == "1024"
     html = (tmp_path / "r.html").read_text()
     assert "Letters [htcondor]" in html and html.count('class="attempt"') == 7
-    assert "Requested and used resources" in html and "1.00 GB" in html
+    # the largest request (the retry's) is shown, and the held job is named as hitting it
+    assert "Requested and used resources" in html and "1.50 GB" in html
+    assert "1 job(s) hit the limit: request more" in html
 
 
 def test_with_provenance_on_the_report_shows_what_made_each_output(tmp_path):
