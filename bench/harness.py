@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Workload", "Context", "Measurement", "IMPLS"]
+__all__ = ["Workload", "Context", "Measurement", "IMPLS", "COMPARED_WITH"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 IMPLS = ("law", "pipekit")
+COMPARED_WITH = ("law", "raw")
 LAW_REQUIREMENTS = ["law==0.1.21", "luigi==3.8.1"]
 
 
@@ -64,6 +65,13 @@ class Workload:
     impls: tuple[str, ...] | None = None
     baseline: str | None = None
     baseline_ratio: float | None = None
+    #: what pipekit is compared with: "law", or "raw" (the batch system used directly, e.g. one
+    #: ``sbatch --array`` of the same jobs; *run* is then called with impl "raw")
+    compare_with: str = "law"
+    #: further implementations measured alongside, shown as ``<impl>_s`` and
+    #: ``pipekit_per_<impl>`` in the counters (e.g. "rawjob": the raw array running pipekit's
+    #: own job command, which separates the jobs' start-up cost from what the loop adds)
+    extra_impls: tuple[str, ...] = ()
 
 
 class Context:

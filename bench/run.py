@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402
     BENCH_DIR,
-    IMPLS,
     LAW_REQUIREMENTS,
     ROOT,
     Context,
@@ -79,17 +78,24 @@ def run(args: argparse.Namespace) -> int:
         else:
             runnable.append(w)
     law_venv = Path(args.law_venv)
-    impls = ["pipekit"] if args.skip_law else list(IMPLS)
-    if "law" in impls:
+
+    def impls_of(w: Workload) -> list[str]:
+        wanted = ["pipekit"] if w.compare_with == "law" and args.skip_law else [w.compare_with, "pipekit"]
+        wanted += list(w.extra_impls)
+        return [i for i in wanted if w.impls is None or i in w.impls]
+
+    if any("law" in impls_of(w) for w in runnable):
         reqs = list(LAW_REQUIREMENTS)
         for w in runnable:
             reqs += w.law_requirements
         print(f"law environment: {law_venv} ({', '.join(sorted(set(reqs)))})")
         ensure_law_venv(law_venv, reqs)
     ctx = Context(Path(args.work_dir), law_venv, ROOT / ".venv")
-    results: dict[str, dict[str, list[Measurement]]] = {w.name: {i: [] for i in impls} for w in runnable}
+    results: dict[str, dict[str, list[Measurement]]] = {
+        w.name: {i: [] for i in impls_of(w)} for w in runnable}
     for rep in range(args.repeat):
         for w in runnable:
+            impls = impls_of(w)
             order = impls if rep % 2 == 0 else list(reversed(impls))
             for impl in order:
                 if w.impls is not None and impl not in w.impls:
@@ -104,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 extra = " ".join(f"{k}={v:g}" for k, v in m.counters.items())
                 print(f"{w.name} {impl:<8} rep {rep + 1}: {fmt_s(m.seconds)} s, {m.maxrss_mb:.0f} MB "
                       f"{extra} {m.note}".rstrip(), flush=True)
-    table = render(runnable, results, impls)
+    table = render(runnable, results)
     print()
     print(table)
     if args.write_readme:
@@ -132,8 +138,8 @@ def verdict(w: Workload, res: dict[str, list[Measurement]], results: dict | None
     if w.baseline_ratio is not None and base_s:
         ok &= pk_s / base_s <= w.baseline_ratio
         notes.append(f"≤ {w.baseline_ratio:g} × {w.baseline}")
-    if w.target_ratio is not None and res.get("law"):
-        law_s = median([m.seconds for m in res["law"]])
+    if w.target_ratio is not None and res.get(w.compare_with):
+        law_s = median([m.seconds for m in res[w.compare_with]])
         ratio = pk_s / law_s if law_s not in (0, float("inf")) else 0.0
         good = ratio <= w.target_ratio
         ok &= good
@@ -146,12 +152,15 @@ def verdict(w: Workload, res: dict[str, list[Measurement]], results: dict | None
     return ok, ", ".join(notes)
 
 
-def render(workloads: list[Workload], results: dict, impls: list[str]) -> str:
-    head = "| workload | law [s] | pipekit [s] | ratio | pipekit peak RSS [MB] | counters (law / pipekit) | goal | met |"
+def render(workloads: list[Workload], results: dict) -> str:
+    head = ("| workload | law (or raw) [s] | pipekit [s] | ratio | pipekit peak RSS [MB] | "
+            "counters (law or raw / pipekit) | goal | met |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for w in workloads:
         res = results[w.name]
-        law_s = median([m.seconds for m in res.get("law", [])]) if res.get("law") else float("nan")
+        impls = [w.compare_with, "pipekit"]
+        base = res.get(w.compare_with)
+        law_s = median([m.seconds for m in base]) if base else float("nan")
         pk_s = median([m.seconds for m in res["pipekit"]])
         ratio = f"{pk_s / law_s:.3f}" if law_s == law_s and law_s not in (0, float("inf")) else "—"
         base_s = baseline_seconds(w, results)
@@ -162,6 +171,10 @@ def render(workloads: list[Workload], results: dict, impls: list[str]) -> str:
         counters = "; ".join(
             f"{k}: {'/'.join(fmt_counter(res.get(i, []), k) for i in impls)}" for k in keys
         )
+        for extra in w.extra_impls:
+            ms = [m.seconds for m in res.get(extra, [])]
+            if ms:
+                counters += f"; {extra}_s: {median(ms):.3f}; pipekit_per_{extra}: {pk_s / median(ms):.3f}"
         ok, goal = verdict(w, res, results)
         lines.append(f"| {w.name} {w.title} | {fmt_s(law_s)} | {fmt_s(pk_s)} | {ratio} | {rss:.0f} | "
                      f"{counters or '—'} | {goal or '—'} | {'yes' if ok else 'NO'} |")

@@ -1,5 +1,6 @@
 """
-A STAND-IN FOR AN HTCONDOR POOL, used by exactly one test (tests/test_htcondor_standin_pool.py)
+A STAND-IN FOR AN HTCONDOR POOL, used by tests/test_htcondor_standin_pool.py (and the report test
+of an HTCondor workflow in tests/test_cli_report.py)
 to drive HTCondorWorkflow through the real job loop. No HTCondor daemons can be installed on
 these machines (no Debian package; the PyPI wheels hold only the Python bindings), so this module
 provides ``condor_submit``, ``condor_q``, ``condor_history`` and ``condor_rm`` executables that

@@ -123,6 +123,13 @@ def test_bash_completes_subcommands_families_and_parameters(indexed):
     assert _complete(indexed, ["pipekit", "run", "Downstream", "--Ups"]) == ["--Upstream-n"]
 
 
+def test_bash_completes_report_and_status_with_their_options(indexed):
+    assert _complete(indexed, ["pipekit", "rep"]) == ["report"]
+    assert _complete(indexed, ["pipekit", "report", "Ti"]) == ["TimesTwo"]
+    assert _complete(indexed, ["pipekit", "report", "TimesTwo", "--tr"]) == ["--trace"]
+    assert _complete(indexed, ["pipekit", "status", "TimesTwo", "--pl"]) == ["--plain"]
+
+
 def test_bash_completion_follows_law_config_file(indexed, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

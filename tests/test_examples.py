@@ -33,7 +33,7 @@ COVERED = {
     "slurm": "test_slurm_readme_runs_the_branches_as_slurm_jobs_then_the_merge",
     "remote_targets": "test_remote_targets_readme_runs_the_workflow_on_xrootd_then_the_merge",
     "notebooks": "tests/test_notebook.py",
-    "demo": "test_demo_runs_end_to_end_and_prints_where_both_pictures_are",
+    "demo": "test_demo_runs_end_to_end_and_prints_where_its_pictures_and_run_report_are",
 }
 
 
@@ -382,7 +382,7 @@ def test_remote_targets_readme_variants_run_on_webdav_and_s3(
             shutil.rmtree(data_dir / "pipekit-examples" / sub, ignore_errors=True)
 
 
-def test_demo_runs_end_to_end_and_prints_where_both_pictures_are(tmp_path, clean_env):
+def test_demo_runs_end_to_end_and_prints_where_its_pictures_and_run_report_are(tmp_path, clean_env):
     repo = tmp_path / "repo"
     (repo / "examples").mkdir(parents=True)
     shutil.copy(EXAMPLES / "__init__.py", repo / "examples")
@@ -399,10 +399,15 @@ def test_demo_runs_end_to_end_and_prints_where_both_pictures_are(tmp_path, clean
     lines = dict(
         line.split(":", 1)
         for line in proc.stdout.splitlines()
-        if line.startswith(("plot:", "dependency graph:"))
+        if line.startswith(("plot:", "dependency graph:", "run report:"))
     )
     plot, graph = Path(lines["plot"].strip()), Path(lines["dependency graph"].strip())
     assert plot == repo / "examples" / "demo" / "data" / "v1" / "mass.png"
     assert graph == repo / "examples" / "demo" / "data" / "v1" / "deps.png"
     assert is_png(plot) and is_png(graph)
+    report = Path(lines["run report"].strip())
+    assert report == repo / "examples" / "demo" / "data" / "v1" / "report.html"
+    # two workflows of 8 branches each, every branch run once
+    assert report.read_text().count('class="attempt"') == 16
+    assert len((report.parent / "trace.tsv").read_text().splitlines()) == 1 + 16
     assert "datasets: 8" in proc.stdout

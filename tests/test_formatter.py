@@ -15,7 +15,13 @@ import pytest
 
 import pipekit.target.formatter as fmt_module
 from pipekit.errors import FormatterError, MissingExtraError
-from pipekit.target.formatter import Formatter, find_formatter, find_formatters, formatters, get_formatter
+from pipekit.target.formatter import (
+    Formatter,
+    find_formatter,
+    find_formatters,
+    formatters,
+    get_formatter,
+)
 from pipekit.target.local import LocalDirectoryTarget, LocalFileTarget
 
 np = pytest.importorskip("numpy")

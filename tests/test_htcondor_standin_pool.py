@@ -72,6 +72,7 @@ def pipekit(cwd: Path, bin_dir: Path, *args: str) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
     env["PATH"] = f"{bin_dir}:{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
     env["PYTHONPATH"] = str(cwd)
+    env["LAW_HOME"] = str(cwd / "law-home")  # the ledger registry, not in the user's ~/.law
     return subprocess.run([os.path.join(os.path.dirname(sys.executable), "pipekit"), "run",
                            "standin_tasks.Chars", *args], cwd=cwd, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)

@@ -16,7 +16,6 @@ import pytest
 pytest.importorskip("IPython")
 
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-
 from pipekit.ipython import MagicError, register_magics  # noqa: E402
 
 DOUBLE = """

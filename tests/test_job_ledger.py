@@ -71,9 +71,15 @@ def test_resubmission_keeps_the_earlier_attempt_in_the_history(tmp_path):
     ledger.begin_submission(plan(tmp_path, "b", [0]), {0: [1]})
     assert (job.attempt, job.branches, job.tag, job.state) == (2, [1], "b", SUBMITTING)
     assert job.reason is None  # the new attempt has not failed (yet)
-    assert job.history == [{"attempt": 1, "tag": "a", "job_id": "7_0", "state": "failed",
-                            "exit_code": 1, "error": "branch 1: boom", "reason": "exit_code",
-                            "log": plan(tmp_path, "a", [0]).log_file(0), "resources": None}]
+    first = plan(tmp_path, "a", [0])
+    assert len(job.history) == 1
+    assert job.history[0] == {"attempt": 1, "tag": "a", "job_id": "7_0", "state": "failed",
+                              "exit_code": 1, "error": "branch 1: boom", "reason": "exit_code",
+                              "log": first.log_file(0), "branches": [0, 1, 2],
+                              "status_file": first.status_file(0),
+                              "submitted": job.history[0]["submitted"], "ended": None,
+                              "usage": None, "resources": None}
+    assert job.history[0]["submitted"] <= job.submitted  # the report's queue wait needs both
 
 
 def test_the_ledger_has_one_line_per_job_and_every_change_reaches_the_file(tmp_path):

@@ -96,6 +96,23 @@ def test_job_runs_its_branches_and_writes_an_exit_status(tmp_path, node_tasks):
     assert "pipekit job 3 attempt 1: Node branches 1-2" in proc.stdout
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_exit_status_file_says_what_each_branch_and_the_job_cost(tmp_path, node_tasks, workers):
+    # what pipekit report and the ledger read: no extra process, no extra file per branch
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, node_tasks.Node(out=str(out), sleep=0.2, fail=2), [0, 1, 2],
+                      workers=workers)
+    run_node(tmp_path, spec, "--status-file", str(tmp_path / "status.json"))
+    status = status_of(tmp_path)
+    usage = status["branch_usage"]
+    assert sorted(usage) == ["0", "1", "2"]  # the failed branch is measured too
+    for b in usage.values():
+        assert b["end"] - b["start"] >= 0.19 and b["cpu_s"] >= 0 and b["maxrss_mb"] > 5
+        assert status["start"] <= b["start"] <= b["end"] <= status["end"]
+    assert status["cpu_s"] > 0 and status["maxrss_mb"] >= max(b["maxrss_mb"] for b in usage.values())
+    assert status["host"]
+
+
 def test_failing_branch_gives_exit_1_and_its_exception_others_still_run(tmp_path, node_tasks):
     out = tmp_path / "out"
     spec = write_spec(tmp_path, node_tasks.Node(out=str(out), fail=1), [0, 1, 2])

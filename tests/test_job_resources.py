@@ -25,3 +25,22 @@ def test_resources_come_from_the_named_section(home):
     config = read_resources(ResourceJobConfig(), "lsf", "bsub_args")
     assert (config.walltime, config.memory, config.cpus, config.gpus) == ("3h", "1G", 4, 1)
     assert config.extra_args == ["-P", "proj", "-app", "a b"]
+
+
+def test_slurm_and_htcondor_requests_are_recorded_alike():
+    from pipekit.batch.htcondor_files import HTCondorJobConfig
+    from pipekit.batch.slurm import SlurmJobConfig
+    from pipekit.job.resources import requested_resources
+
+    slurm = SlurmJobConfig(memory="4G", walltime="01:30:00", cpus=2)
+    condor = HTCondorJobConfig(memory=4096, max_runtime="90min", cpus=2)
+    expected = {"memory_mb": 4096.0, "walltime_s": 5400.0, "cpus": 2.0}
+    assert requested_resources(slurm) == expected == requested_resources(condor)
+
+
+def test_nothing_requested_is_nothing_recorded():
+    from pipekit.job.base import JobConfig
+    from pipekit.job.resources import requested_resources
+
+    assert requested_resources(JobConfig()) == {}
+    assert requested_resources(ResourceJobConfig(walltime="soon", memory="lots")) == {}

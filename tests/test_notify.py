@@ -16,12 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import luigi
 import pytest
 from cli_helpers import run_cli, write
-
-import pipekit as law
-from pipekit import decorator
 from pipekit.mattermost import NotifyMattermostParameter, notify_mattermost
 from pipekit.slack import NotifySlackParameter, notify_slack
 from pipekit.telegram import notify_telegram
+
+import pipekit as law
+from pipekit import decorator
 
 
 class ChatServer:

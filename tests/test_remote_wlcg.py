@@ -77,8 +77,9 @@ def test_targets_of_one_section_are_checked_together(store):
 
 
 def test_default_instance_follows_the_target_section_option(store, home):
-    from pipekit.config import Config
     from pipekit.wlcg import WLCGFileSystem
+
+    from pipekit.config import Config
 
     assert WLCGFileSystem.default_instance.config_section == "wlcg_fs"
     with open(home.parent / "work" / "law.cfg", "a") as f:

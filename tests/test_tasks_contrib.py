@@ -10,9 +10,9 @@ import os
 
 import luigi
 import pytest
+from pipekit.tasks import ForestMerge, MergeTree, RunOnceTask, TransferLocalFile
 
 import pipekit as law
-from pipekit.tasks import ForestMerge, MergeTree, RunOnceTask, TransferLocalFile
 
 
 def build(*tasks) -> bool:

@@ -1,5 +1,5 @@
 """
-W7: a 20-branch ARCWorkflow, one branch per job, first run, against the ARC CE of
+A1: a 20-branch ARCWorkflow, one branch per job, first run, against the ARC CE of
 ``tests/infra/arc.sh`` (A-REX 6.17, fork LRMS, jobs run as "nobody"; task file
 bench/tasks/bench_arc.py). pipekit only: law's ARC workflow needs grid storage for its job
 outputs (``arc_output_uri``), which the test grid does not set up for it.
@@ -107,7 +107,7 @@ def _w7(ctx: Context, impl: str, workdir: Path) -> Measurement:
 
 
 WORKLOADS = [
-    Workload("W7", f"ARCWorkflow, {N} branches, one per job, first run, poll every {POLL} "
+    Workload("A1", f"ARCWorkflow, {N} branches, one per job, first run, poll every {POLL} "
              "(pipekit only)", _w7, prepare=_prepare,
              limits={"arcsub": 1.0, "arcstat_per_cycle_max": 1.0}, available=_available),
 ]

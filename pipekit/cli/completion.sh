@@ -58,14 +58,14 @@ _pipekit_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}"
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     COMPREPLY=()
-    local commands="run index config location software luigid quickstart completion graph"
+    local commands="run index config location software luigid quickstart completion graph report status"
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=( $(compgen -W "$commands --help --version --debug" -- "$cur") )
         return 0
     fi
     local cmd="${COMP_WORDS[1]}"
     case "$cmd" in
-        run|graph) ;;
+        run|graph|report|status) ;;
         index) COMPREPLY=( $(compgen -W "--modules --show --location --remove --verbose --help" -- "$cur") ); return 0 ;;
         config) COMPREPLY=( $(compgen -W "--location --raw --help" -- "$cur") ); return 0 ;;
         location) COMPREPLY=( $(compgen -W "package config index software home --help" -- "$cur") ); return 0 ;;
@@ -89,6 +89,10 @@ _pipekit_complete() {
         --no-lock --print-deps --print-status --print-output --remove-output --rerun-outdated --fetch-output --help"
     if [ "$cmd" = "graph" ]; then
         run_opts="-o --output --depth --backend --scheduler-host --scheduler-port --help"
+    elif [ "$cmd" = "report" ]; then
+        run_opts="-o --report-output --trace --depth --report-depth --help"
+    elif [ "$cmd" = "status" ]; then
+        run_opts="--once --interval --scan --plain --help"
     else
         run_opts="$run_opts --graph"
     fi

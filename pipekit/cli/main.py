@@ -27,6 +27,8 @@ SUBCOMMANDS = {
     "completion": ("pipekit.cli.completion", "print the bash completion script"),
     "graph": ("pipekit.cli.graph", "draw the dependency graph of a task to PNG/SVG"),
     "provenance": ("pipekit.cli.provenance", "print what made an output and whether it is outdated"),
+    "report": ("pipekit.cli.report", "write the HTML run report (and trace) of a task's workflows"),
+    "status": ("pipekit.cli.status", "live table of the analysis's workflows and their jobs"),
 }
 
 

@@ -34,7 +34,7 @@ from pipekit.errors import JobError
 from pipekit.job.base import ACTIVE_STATES, EXIT_CODE, FAILED, FINISHED, PENDING, SubmissionPlan
 from pipekit.job.jsonfile import read_json, write_text_atomic
 
-__all__ = ["SubmissionLedger", "JobRecord", "SUBMITTING", "LEDGER_VERSION"]
+__all__ = ["SubmissionLedger", "JobRecord", "SUBMITTING", "LEDGER_VERSION", "HISTORY_FIELDS"]
 
 LEDGER_VERSION = 1
 #: the submit command of the job's submission may or may not have run (see module docstring)
@@ -62,8 +62,10 @@ class JobRecord:
     resources: dict[str, Any] | None = None
     submitted: float | None = None
     ended: float | None = None
-    #: earlier attempts: ``{"attempt", "tag", "job_id", "state", "exit_code", "error", "reason",
-    #: "log", "resources"}``
+    #: what the latest attempt cost, from its exit-status file: ``{"host", "start", "end",
+    #: "cpu_s", "maxrss_mb"}`` (None until it ended; see :mod:`pipekit.report`)
+    usage: dict[str, Any] | None = None
+    #: earlier attempts: the fields of :data:`HISTORY_FIELDS`
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -93,6 +95,9 @@ class JobRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(JobRecord))
+#: what the ledger keeps of an earlier attempt of a job (older ledgers keep the first eight)
+HISTORY_FIELDS = ("attempt", "tag", "job_id", "state", "exit_code", "error", "reason", "log",
+                  "branches", "status_file", "submitted", "ended", "usage", "resources")
 
 
 class SubmissionLedger:
@@ -134,8 +139,11 @@ class SubmissionLedger:
             ) from None
         return ledger
 
-    def save(self) -> None:
-        """Write the ledger atomically (temporary sibling, fsync, rename), one job per line."""
+    def save(self, durable: bool = True) -> None:
+        """
+        Write the ledger atomically (temporary sibling, fsync, rename), one job per line;
+        without *durable* no fsync (for bookkeeping that a crash may lose, the local ledger).
+        """
         dumps = json.dumps
         head = {
             "version": LEDGER_VERSION,
@@ -153,7 +161,7 @@ class SubmissionLedger:
         subs = self.submissions.items()
         parts.append(",\n".join(f"  {dumps(t)}: {dumps(s)}" for t, s in subs) + ("\n" if subs else ""))
         parts.append(" }\n}\n")
-        write_text_atomic(self.path, "".join(parts))
+        write_text_atomic(self.path, "".join(parts), durable=durable)
 
     @staticmethod
     @contextlib.contextmanager
@@ -217,15 +225,14 @@ class SubmissionLedger:
         for index, num in enumerate(plan.job_nums):
             job = self.jobs[num]
             if job.attempt:
-                job.history = job.history + [{k: getattr(job, k) for k in (
-                    "attempt", "tag", "job_id", "state", "exit_code", "error", "reason", "log",
-                    "resources")}]
+                job.history = job.history + [{k: getattr(job, k) for k in HISTORY_FIELDS}]
             job.branches = list(branches.get(num, job.branches))
             job.attempt += 1
             job.state = SUBMITTING
             job.tag, job.index, job.job_id = plan.tag, index, None
             job.log, job.status_file = plan.log_file(index), plan.status_file(index)
-            job.exit_code = job.error = job.reason = job.ended = job.resources = None
+            job.exit_code = job.error = job.reason = job.ended = None
+            job.usage = job.resources = None
             job.submitted = now
         self.submissions[plan.tag] = {
             "state": SUBMITTING, "time": now, "job_name": plan.job_name,

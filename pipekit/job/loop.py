@@ -37,16 +37,18 @@ from pipekit.job.base import (
     RUNNING,
     UNKNOWN,
     BaseJobManager,
-    JobAttempt,
     JobConfig,
     JobState,
     SubmissionPlan,
 )
+from pipekit.job.failures import FailureHandling
 from pipekit.job.jsonfile import read_json
 from pipekit.job.ledger import JobRecord, SubmissionLedger
 from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
-from pipekit.job.retry import RetryPolicy, escalation_key, failure_reasons, read_log_tail
+from pipekit.job.resources import requested_resources
+from pipekit.job.retry import RetryPolicy
 from pipekit.job.status_line import StatusLine
+from pipekit.job.watch import PollStats, StatusFileWatch
 from pipekit.ranges import join_ranges
 
 __all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "chunk_branches",
@@ -57,6 +59,8 @@ __all__ = ["JobLoop", "JobSource", "LoopSettings", "LoopResult", "PollData", "ch
 #: CommandError (a timed-out or missing command) that no backend wrapped; either is one failed
 #: poll or submission, counted against --poll-fails, for every backend alike
 BATCH_ERRORS = (JobError, CommandError)
+#: seconds between two looks at the exit-status files while waiting for the next status query
+WATCH_STEP = 0.25
 
 
 def new_tag() -> str:
@@ -132,7 +136,7 @@ class LoopResult:
         return "\n".join([self.reason] + [f"  {line}" for line in self.lines])
 
 
-class JobLoop:
+class JobLoop(FailureHandling):
     """Runs the jobs of one workflow (see the module docstring)."""
 
     def __init__(self, source: JobSource, manager: BaseJobManager, ledger: SubmissionLedger,
@@ -161,6 +165,9 @@ class JobLoop:
         self.n_resubmitted = 0
         #: jobs submitted or re-attached in this run (what the status line counts)
         self.touched: set[int] = set()
+        #: what the loop itself costs, and what it sees between queries (pipekit.job.watch)
+        self._stats = PollStats()
+        self._watch = StatusFileWatch()
 
     def say(self, msg: str) -> None:
         if self.line is not None:
@@ -207,6 +214,8 @@ class JobLoop:
     def submit_missing(self) -> None:
         missing = self.source.missing_branches()
         self.done_at_start = self.selected - set(missing)
+        # what pipekit status counts as done besides the jobs this run finishes
+        self.ledger.workflow.update(present=len(self.done_at_start), run_started=round(time.time(), 3))
         active = self.ledger.active_branches()
         self.touched.update(j.num for j in self.relevant_active())
         todo = [b for b in missing if b not in active]
@@ -281,21 +290,6 @@ class JobLoop:
             if retry:
                 self.n_resubmitted += len(branches)
 
-    def _next_retry_group(self, size: int) -> list[int]:
-        """
-        Up to *size* waiting retries that share their resource escalation (as many earlier
-        out-of-memory and time-limit failures), so that one submission gets one memory and
-        time request; the group of the longest-waiting job goes first.
-        """
-        nums = list(self._waiting_retry)
-        key = escalation_key(self.ledger.jobs[nums[0]])
-        return [n for n in nums if escalation_key(self.ledger.jobs[n]) == key][:size]
-
-    def _job_attempts(self, nums: list[int]) -> dict[int, JobAttempt]:
-        """The attempt each of *nums* is submitted as, with the failure reasons of its earlier ones."""
-        jobs = self.ledger.jobs
-        return {n: JobAttempt(n, jobs[n].attempt + 1, failure_reasons(jobs[n])) for n in nums}
-
     def _submit_chunk(self, branches: dict[int, list[int]], slots: int | None = None) -> None:
         plan = self.source.new_plan(new_tag(), list(branches))
         if slots is not None:  # never above --parallel-jobs: the active jobs hold the rest
@@ -307,6 +301,7 @@ class JobLoop:
         resources = config.resources()
         for n in plan.job_nums:  # what this attempt asked for, shown by --print-status
             self.ledger.jobs[n].resources = dict(resources)
+        self._annotate_submission(plan.tag, config)
         self.ledger.save()
         try:
             ids = self.manager.submit(plan, script, config)
@@ -327,6 +322,16 @@ class JobLoop:
                  f"{join_ranges(all_branches, max_ranges=8)} to {self.manager.batch_system} "
                  f"(first job id {first}, files in {plan.directory})")
 
+    def _annotate_submission(self, tag: str, config: JobConfig) -> None:
+        """
+        Keep what the report and the early end need with the submission: the resources it
+        requested, and whether its jobs source a stage-out file after the node wrote its
+        exit-status file (then that file is not final before the batch system says so).
+        """
+        sub = self.ledger.submissions[tag]
+        sub["requested"] = requested_resources(config)
+        sub["stageout"] = bool(config.stageout_file)
+
     # -- polling --------------------------------------------------------------------------------
 
     def relevant_active(self) -> list[JobRecord]:
@@ -340,17 +345,71 @@ class JobLoop:
             while True:
                 active = self.relevant_active()
                 if active:
+                    started = time.perf_counter()
                     n_fails = self._cycle(active, n_fails)
+                    self._note_cycle(time.perf_counter() - started)
                 self._handle_failures()
                 if self.n_waiting():
                     self.submit_waiting()
                 result = self._judge(t0)
                 if result is not None:
                     return result
-                time.sleep(self.settings.poll_interval)
+                self._wait_for_next_cycle(time.monotonic() + self.settings.poll_interval)
         finally:
             self.line.close()
             self.line = None
+            if self._stats.data:
+                self.ledger.workflow["polling"] = dict(self._stats.data)
+                self.ledger.save()  # with the loop's figures of the last cycles
+
+    # -- between two status queries: jobs that ended, seen in their exit-status files ----------
+
+    def _wait_for_next_cycle(self, deadline: float) -> None:
+        """
+        Sleep until *deadline*, the next status query. Meanwhile, every :data:`WATCH_STEP`
+        seconds, look at the exit-status files of the active jobs (one ``stat`` per submission
+        directory; its listing only when it changed) and end each job whose file says it
+        succeeded, so that the last jobs of a workflow do not wait up to one poll interval to be
+        noticed (:class:`~pipekit.job.watch.StatusFileWatch`). Return early once nothing this
+        loop waits for is active, or the acceptance is reached.
+        """
+        step = min(WATCH_STEP, max(0.05, self.settings.poll_interval / 4))
+        last_save = time.monotonic()
+        changed = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(step, left))
+            ended = self._watch.succeeded(self.relevant_active(), self.ledger.submissions)
+            if not ended:
+                continue
+            for job in ended:
+                self._end(job, JobState(job.job_id or "", FINISHED, 0, None, "status file"))
+            changed = True
+            self._stats.note_early_ends(len(ended))
+            if time.monotonic() - last_save >= 1.0:
+                self.ledger.save()
+                last_save, changed = time.monotonic(), False
+            self._show_progress()
+            if not self.relevant_active() or self._acceptance_reached():
+                break
+        if changed:
+            self.ledger.save()
+
+    def _acceptance_reached(self) -> bool:
+        acc = self.settings.acceptance
+        required = math.ceil(acc * len(self.selected) - 1e-9) if acc <= 1 else acc
+        return len(self.done_at_start | self.finished) >= required
+
+    def _show_progress(self) -> None:
+        if self.line is not None:
+            self.line.update(self._counts(), len(self.done_at_start | self.finished),
+                             len(self.selected))
+
+    def _note_cycle(self, seconds: float) -> None:
+        """Keep the loop's own cost per status query in the ledger (``workflow.polling``)."""
+        self.ledger.workflow["polling"] = self._stats.note_cycle(seconds)
 
     def _cycle(self, active: list[JobRecord], n_fails: int) -> int:
         try:
@@ -432,83 +491,14 @@ class JobLoop:
                 reason = EXIT_CODE
         job.state, job.exit_code, job.error, job.ended = status, code, error, time.time()
         job.reason = reason
+        job.usage = usage_of_status(info)
         if status == FINISHED:
             self.finished.update(b for b in job.branches if b in self.selected)
         else:
             self._retry_later.append(job)
         return True
 
-    def _failure_reason(self, job: JobRecord, state: JobState) -> str:
-        """
-        The batch system's reason for the failure; when it gives none, or only "non-zero exit
-        code" (a job that left the queue before a poll saw its state, a limit enforced by
-        killing), what the batch system wrote into the job's log, else ``exit_code``.
-        """
-        if state.reason not in (None, EXIT_CODE):
-            return state.reason
-        from_log = getattr(self.manager, "reason_from_log", None)  # managers written for law lack it
-        return (from_log(read_log_tail(job.log)) if from_log else None) or state.reason or EXIT_CODE
-
-    def _charged_retry(self, job: JobRecord) -> bool:
-        """
-        Whether resubmitting *job* uses up one of ``--retries``: not after a preemption or an
-        eviction (the job was not at fault), up to the policy's limit of such free retries.
-        """
-        policy = self.settings.retry_policy
-        if not policy.is_free(job.reason):
-            return True
-        used = self.free_retries_used.get(job.num, 0)
-        if used >= policy.max_free_retries:
-            return True
-        self.free_retries_used[job.num] = used + 1
-        return False
-
-    # -- failures -------------------------------------------------------------------------------
-
-    def _handle_failures(self) -> None:
-        failed, self._retry_later = self._retry_later, []
-        if not failed:
-            return
-        missing = set(self.source.missing_branches())
-        retry: dict[int, list[int]] = {}
-        for job in failed:
-            todo = [b for b in job.branches if b in missing]
-            if job.exit_code == EXIT_STAGEOUT_FAILED:
-                todo = list(job.branches)  # present outputs, but its stage-out needs them again
-            # siblings that did their work count now: a resubmission keeps only the branches
-            # in *todo* in the job's record, so they would never be counted later
-            self.finished.update(b for b in job.branches if b not in todo and b in self.selected)
-            if not todo:
-                job.state = FINISHED  # it failed late (e.g. while cleaning up) but did its work
-                self.finished.update(b for b in job.branches if b in self.selected)
-                continue
-            used = self.retries_used.get(job.num, 0)
-            where = f"; log: {job.log}" if job.log else ""
-            why = f" ({job.reason})" if job.reason and job.reason != EXIT_CODE else ""
-            if not self._charged_retry(job):
-                retry[job.num] = todo
-                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
-                         f"failed{why}: {job.error}{where}; resubmitting (not counted against "
-                         f"--retries)")
-            elif used < self.settings.retries:
-                self.retries_used[job.num] = used + 1
-                retry[job.num] = todo
-                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
-                         f"failed{why}: {job.error}{where}; resubmitting ({used + 1}/{self.settings.retries})")
-            else:
-                self.failed_final[job.num] = job
-                self.say(f"{self.source.label}: job {job.num} (branches {join_ranges(todo)}) "
-                         f"failed{why} after {job.attempt} attempt(s): {job.error}{where}")
-        self.ledger.save()
-        self._waiting_retry.update(retry)
-
     # -- ending ---------------------------------------------------------------------------------
-
-    def _failed_branches(self) -> set[int]:
-        out: set[int] = set()
-        for job in self.failed_final.values():
-            out.update(b for b in job.branches if b in self.selected)
-        return out - self.finished
 
     def _judge(self, t0: float) -> LoopResult | None:
         n_total = len(self.selected)
@@ -569,6 +559,13 @@ class JobLoop:
         if self.n_resubmitted:
             lines.append(f"{self.n_resubmitted} job(s) were resubmitted after failures")
         return LoopResult(ok, f"{self.source.label}: {reason}", lines, n_active=len(active))
+
+
+def usage_of_status(info: dict[str, Any]) -> dict[str, Any] | None:
+    """What the ledger keeps of a job's cost: host, start, end, CPU and peak RSS of its node."""
+    usage = {k: info[k] for k in ("host", "start", "end", "cpu_s", "maxrss_mb")
+             if info.get(k) is not None}
+    return usage or None
 
 
 def _read_status_file(path: str | None) -> dict[str, Any] | None:

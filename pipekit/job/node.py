@@ -101,6 +101,20 @@ def describe_exit_code(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def _job_usage(branch_usage: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """
+    CPU seconds and peak RSS of the whole job process so far (kept in the exit-status file).
+    The meter resets the process's peak for each branch, so the job's peak is also the largest
+    of its branches'.
+    """
+    from pipekit.workflow.meter import process_usage
+
+    usage = process_usage()
+    peaks = [u["maxrss_mb"] for u in branch_usage.values() if u.get("maxrss_mb") is not None]
+    usage["maxrss_mb"] = max([usage["maxrss_mb"], *peaks])
+    return usage
+
+
 class _StatusWriter:
     """Collects what happened and writes the exit-status file once."""
 
@@ -110,11 +124,18 @@ class _StatusWriter:
                                      "start": time.time(), "branches": [], "failed": {}}
         self.written = False
 
+    def branch_done(self, branch: int, kind: str, payload: Any, usage: dict[str, Any] | None) -> None:
+        """Keep what *branch* cost (``run_branches``' ``on_result``); host and pid are the job's."""
+        if usage:
+            self.data.setdefault("branch_usage", {})[str(branch)] = {
+                k: v for k, v in usage.items() if k not in ("host", "pid")}
+
     def write(self, code: int, error: str | None = None) -> int:
         if self.written:
             return code
         self.written = True
         self.data.update(exit_code=code, end=time.time(), error=error)
+        self.data.update(_job_usage(self.data.get("branch_usage") or {}))
         if self.path:
             from pipekit.job.jsonfile import write_json_atomic
 
@@ -239,7 +260,7 @@ def _run(spec: Any, status: _StatusWriter, job_dir: str | None = None) -> int:
     note_job(job_num=spec.job_num, attempt=spec.attempt)  # provenance records name the job
     error = _complete_requirements(wf, branches, spec.workers)
     failures = ({b: (error, "") for b in branches} if error
-                else run_branches(wf, branches, spec.workers))
+                else run_branches(wf, branches, spec.workers, on_result=status.branch_done))
     wf.__dict__.pop("_wf_output", None)
     for b in set(wf.missing_branches()) - set(failures):
         failures[b] = ("run() finished but its outputs do not exist", "")

@@ -4,7 +4,8 @@ The resources every batch backend asks for in the same words: :class:`ResourceJo
 and ``lsf_job_config`` hooks change, whatever the batch system calls them (``--time``,
 ``h_rt``, ``-W``; ``--mem``, ``h_vmem``, ``-M``), so that a retry policy can raise memory or
 walltime without knowing the backend. :func:`read_resources` fills them from a law.cfg section,
-:func:`config_megabytes` reads a memory value.
+:func:`config_megabytes` reads a memory value. :func:`requested_resources` is what a
+submission requested, as the ledger keeps it for the run report.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pipekit.errors import UsageError
 from pipekit.humanize import parse_bytes
 from pipekit.job.base import JobConfig
 
-__all__ = ["ResourceJobConfig", "read_resources", "config_megabytes"]
+__all__ = ["ResourceJobConfig", "read_resources", "config_megabytes", "requested_resources"]
 
 
 @dataclass
@@ -71,3 +72,33 @@ def read_resources(config: ResourceJobConfig, section: str, args_option: str) ->
         raise UsageError(f"[{section}] {args_option} in law.cfg cannot be read ({e}): {raw!r}; "
                          "fix its quotes") from None
     return config
+
+
+def requested_resources(config: Any) -> dict[str, float]:
+    """
+    What a submission asked the batch system for, in one vocabulary for every backend:
+    ``{"memory_mb", "walltime_s", "cpus"}`` read from the resource fields a job config has
+    (``memory``, ``walltime`` or HTCondor's ``max_runtime``, ``cpus``), leaving out what it
+    does not set or what cannot be read (the backend refuses that with its own message). The
+    job loop keeps it with each submission in the ledger, so that the run report can set what
+    jobs used against what they requested.
+    """
+    from pipekit.job.base import config_seconds
+
+    out: dict[str, float] = {}
+    memory = getattr(config, "memory", None)
+    if memory not in (None, ""):
+        try:
+            out["memory_mb"] = float(config_megabytes(memory, "memory"))
+        except UsageError:
+            pass
+    limit = getattr(config, "walltime", None) or getattr(config, "max_runtime", None)
+    if limit:
+        try:
+            out["walltime_s"] = float(config_seconds(limit, "walltime"))
+        except UsageError:
+            pass
+    cpus = getattr(config, "cpus", None)
+    if cpus:
+        out["cpus"] = float(cpus)
+    return out

@@ -116,6 +116,20 @@ class BaseWorkflowProxy:
     def extra_status_lines(self, target_depth: int) -> list[str]:
         return []
 
+    def ledger_key(self) -> str:
+        """Identifies the workflow independently of ``--branches``: selections share a ledger."""
+        import hashlib
+        import json
+
+        params = {k: v for k, v in self.task.to_str_params(only_significant=True).items()
+                  if k not in ("branch", "branches")}
+        raw = json.dumps([self.task.get_task_family(), sorted(params.items())])
+        return hashlib.sha1(raw.encode()).hexdigest()[:10]
+
+    def ledger_path(self) -> str | None:
+        """The file recording this workflow's jobs or branch runs (None: this type keeps none)."""
+        return None
+
 
 class BaseWorkflow(Task):
     """

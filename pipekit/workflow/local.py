@@ -23,7 +23,7 @@ import inspect
 import logging
 import time
 import traceback
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import luigi
 import luigi.task_register
@@ -33,15 +33,22 @@ from pipekit.provenance.hooks import branch_buffer, branch_probe
 from pipekit.ranges import join_ranges
 from pipekit.workflow.base import BaseWorkflow, BaseWorkflowProxy
 from pipekit.workflow.forkpool import ForkPool, die_with_parent_if_task_process
+from pipekit.workflow.local_ledger import LocalLedger, local_ledger_path
+from pipekit.workflow.meter import BranchMeter
 from pipekit.workflow.parameter import branches_to_ranges
 from pipekit.workflow.slots import give_back_slot, hold_slot
 
-__all__ = ["LocalWorkflow", "LocalWorkflowProxy", "run_branches", "configured_workers"]
+__all__ = ["LocalWorkflow", "LocalWorkflowProxy", "run_branches", "configured_workers",
+           "measured_attempt", "BranchResult"]
 
 logger = logging.getLogger("pipekit.workflow.local")
 
 #: a requirement as luigi passes it between processes: (module, family, string parameters)
 TaskSpec = tuple[str, str, dict[str, str]]
+#: ``on_result(branch, kind, payload, usage)`` of :func:`run_branches`: *kind* is "ok",
+#: "failed" (payload: (message, traceback)) or "waiting"; *usage* is the branch's
+#: :class:`~pipekit.workflow.meter.BranchMeter` measurement (None when its process died)
+BranchResult = Callable[[int, str, Any, "dict[str, Any] | None"], None]
 
 
 def configured_workers() -> int:
@@ -127,6 +134,13 @@ def attempt_branch(task: BaseWorkflow, branch: int) -> tuple[str, Any]:
     return "ok", probe.finish() if probe else None
 
 
+def measured_attempt(task: BaseWorkflow, branch: int) -> tuple[str, Any, dict[str, Any]]:
+    """:func:`attempt_branch` plus what the branch cost (wall, CPU, peak RSS; see ``meter``)."""
+    meter = BranchMeter()
+    kind, payload = attempt_branch(task, branch)
+    return kind, payload, meter.stop()
+
+
 # -- running many branches ------------------------------------------------------------------------
 
 
@@ -184,18 +198,20 @@ def run_branches(
     branches: list[int],
     workers: int,
     waiting: dict[int, list[TaskSpec]] | None = None,
+    on_result: BranchResult | None = None,
 ) -> dict[int, tuple[str, str]]:
     """
     Run *branches* of *task* in this process (*workers* <= 1) or in *workers* forked processes.
     Returns ``{branch: (error, traceback)}`` for the branches that failed. A branch that yields
     requirements that do not exist yet is put into *waiting* (``{branch: task specs}``) when
-    given, and counts as failed otherwise.
+    given, and counts as failed otherwise. *on_result* hears of every branch as it ends, with
+    its measurement (:data:`BranchResult`).
     """
     failures: dict[int, tuple[str, str]] = {}
     progress = _Progress(task, len(branches))
     records = branch_buffer(task)  # provenance records, written per output directory
 
-    def record(branch: int, kind: str, payload: Any) -> None:
+    def record(branch: int, kind: str, payload: Any, usage: dict[str, Any] | None = None) -> None:
         if kind == "waiting" and waiting is None:
             names = ", ".join(f"{family}({params})" for _, family, params in payload[:3])
             kind, payload = (
@@ -208,18 +224,20 @@ def run_branches(
             failures[branch] = payload
         elif records is not None:
             records.add_branch(task, branch, payload)
+        if on_result is not None:
+            on_result(branch, kind, payload, usage)
         progress.step(kind)
 
     try:
         if workers <= 1 or len(branches) <= 1:
             with hold_slot():
                 for b in branches:
-                    record(b, *attempt_branch(task, b))
+                    record(b, *measured_attempt(task, b))
         else:
             # this process only waits for its workers: its slot of the run is theirs meanwhile
             give_back_slot()
             size = min(workers, len(branches))
-            with ForkPool(lambda b: attempt_branch(task, b), size, hold=hold_slot) as pool:
+            with ForkPool(lambda b: measured_attempt(task, b), size, hold=hold_slot) as pool:
                 for b, outcome in pool.map_unordered(branches):
                     record(b, *outcome)
     finally:
@@ -301,9 +319,37 @@ class LocalWorkflowProxy(BaseWorkflowProxy):
         )
         failures: dict[int, tuple[str, str]] = {}
         todo = missing
+        ledger = LocalLedger.open(self, missing, workers, present=n_total - len(missing))
+        on_result = ledger.on_result if ledger else None
+        interrupted = False
+        try:
+            yield from self._run_todo(todo, workers, failures, on_result)
+            still_missing = set(task.missing_branches())
+            for b in missing:
+                if b in still_missing and b not in failures:
+                    failures[b] = ("run() returned without error but its outputs do not exist", "")
+                    if on_result is not None:
+                        on_result(b, "failed", failures[b], None)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            if ledger is not None:
+                ledger.close(interrupted=interrupted)
+        self._judge(failures, n_total)
+
+    def ledger_path(self) -> str:
+        """The local ledger of this workflow (:mod:`pipekit.workflow.local_ledger`)."""
+        return local_ledger_path(self)
+
+    def _run_todo(self, todo: list[int], workers: int, failures: dict[int, tuple[str, str]],
+                  on_result: BranchResult | None) -> Iterator[Any]:
+        """Run *todo*, yielding dynamic dependencies to luigi, until no branch waits."""
+        task = self.task
+        family = task.get_task_family()
         while todo:
             waiting: dict[int, list[TaskSpec]] = {}
-            failures.update(run_branches(task, todo, workers, waiting))
+            failures.update(run_branches(task, todo, workers, waiting, on_result=on_result))
             if waiting:
                 deps = self._coalesce(self._load([s for specs in waiting.values() for s in specs]))
                 shown = ", ".join(map(repr, deps[:3])) + (" ..." if len(deps) > 3 else "")
@@ -317,12 +363,6 @@ class LocalWorkflowProxy(BaseWorkflowProxy):
                 # run() again, which then skips the branches that are done (failed ones retry)
                 yield deps
             todo = sorted(waiting)
-
-        still_missing = set(task.missing_branches())
-        for b in missing:
-            if b in still_missing and b not in failures:
-                failures[b] = ("run() returned without error but its outputs do not exist", "")
-        self._judge(failures, n_total)
 
     def _judge(self, failures: dict[int, tuple[str, str]], n_total: int) -> None:
         task = self.task

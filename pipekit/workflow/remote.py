@@ -22,7 +22,6 @@ submission holding the batch script, one job spec, log and exit-status file per 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -45,6 +44,7 @@ from pipekit.job.base import (
 )
 from pipekit.job.ledger import SubmissionLedger
 from pipekit.job.loop import JobLoop, LoopSettings, PollData, chunk_branches, new_tag
+from pipekit.job.registry import register_ledger
 from pipekit.job.spec import JobSpec
 from pipekit.job.status_line import format_counts
 from pipekit.parameter import NO_FLOAT, NO_INT, NO_STR, BoundedIntParameter, DurationParameter
@@ -182,13 +182,6 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowP
             f"local files; define {self.workflow_type}_output_directory() to return a local directory"
         )
 
-    def ledger_key(self) -> str:
-        """Identifies the workflow independently of ``--branches``: selections share a ledger."""
-        params = {k: v for k, v in self.task.to_str_params(only_significant=True).items()
-                  if k not in ("branch", "branches")}
-        raw = json.dumps([self.task.get_task_family(), sorted(params.items())])
-        return hashlib.sha1(raw.encode()).hexdigest()[:10]
-
     def jobs_directory(self) -> str:
         """``<output directory>/pipekit_<type>_<Family>_<key>``: the ledger and job files."""
         name = f"pipekit_{self.workflow_type}_{self.task.get_task_family()}_{self.ledger_key()}"
@@ -201,6 +194,12 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowP
         info = {"family": self.task.get_task_family(), "type": self.workflow_type,
                 "task": repr(self.task)}
         return SubmissionLedger.load(self.ledger_path(), info)
+
+    def note_ledger(self, ledger: SubmissionLedger) -> None:
+        """Keep the workflow's branch count in *ledger* and list a new one for ``pipekit status``."""
+        ledger.workflow["branches"] = len(self.task.get_branch_map(reduce_branches=False))
+        if not ledger.exists:
+            register_ledger(ledger.path, ledger.workflow)
 
     # -- JobSource: what the loop asks ----------------------------------------------------------
 
@@ -297,6 +296,7 @@ class BaseRemoteWorkflowProxy(RemoteCredentials, JobConfigBuilder, BaseWorkflowP
                 self.say(f"{self.label}: --ignore-submission: moved the ledger to {aside}; jobs "
                          "it lists are neither re-attached nor cancelled")
             ledger = self.load_ledger()
+            self.note_ledger(ledger)
             loop = JobLoop(self, self.job_manager, ledger, self.loop_settings(), say=self.say)
             try:
                 result = loop.run()

@@ -7,11 +7,13 @@ running ``pipekit run`` as a subprocess the way a user does.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,13 +102,19 @@ class Shims:
         return [line for line in self.log.read_text().splitlines() if line.split(" ", 1)[0] == name]
 
 
+#: $LAW_HOME of the pipekit runs of these tests (workflows list their ledgers there), so that
+#: the tests leave the user's ~/.law as they found it
+LAW_HOME = tempfile.mkdtemp(prefix="pk-slurm-tests-law-home-")
+atexit.register(shutil.rmtree, LAW_HOME, True)
+
+
 def pipekit_env(shims: Shims | None = None) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     path = f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"
     if shims is not None:
         path = f"{shims.dir}:{path}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAW_", "PIPEKIT_"))}
-    env.update(SLURM_CONF=SLURM_CONF, PATH=path, PYTHONPATH=str(HERE))
+    env.update(SLURM_CONF=SLURM_CONF, PATH=path, PYTHONPATH=str(HERE), LAW_HOME=LAW_HOME)
     return env
 
 

@@ -361,8 +361,10 @@ def test_a_timed_out_squeue_counts_as_one_poll_failure_and_the_loop_carries_on(
         tmp_path, out, shims):
     (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 2\n")
     shims.slow("squeue", 6, times=2)  # the first two status queries get no answer in time
+    # the jobs outlive both failed queries (else the loop ends them from their exit-status
+    # files before it queries a second time)
     proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "3", "--poll-fails", "2",
-                       *FAST, shims=shims)
+                       "--sleep", "12", *FAST, shims=shims)
     assert proc.returncode == 0, proc.stdout
     assert "status query failed (1/2)" in proc.stdout and "status query failed (2/2)" in proc.stdout
     assert "timed out after 2 s" in proc.stdout
@@ -375,15 +377,15 @@ def test_status_queries_timing_out_beyond_poll_fails_end_the_loop_with_the_reatt
         tmp_path, out, shims):
     (tmp_path / "law.cfg").write_text("[slurm]\ncommand_timeout: 1\n")
     shims.slow("squeue", 5)
-    proc = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", "--poll-fails", "1",
-                       *FAST, shims=shims)
+    args = ("--out", str(out), "--n", "2", "--sleep", "10")  # running while the queries fail
+    proc = run_pipekit(tmp_path, "Chars", *args, "--poll-fails", "1", *FAST, shims=shims)
     assert proc.returncode == 40, proc.stdout
     assert "status query failed (1/1)" in proc.stdout
     assert "failed 2 times in a row" in proc.stdout
     assert "jobs keep running: run the same command again to attach to them" in proc.stdout
     assert "Traceback" not in proc.stdout
     shims.write("squeue")
-    rerun = run_pipekit(tmp_path, "Chars", "--out", str(out), "--n", "2", *FAST, shims=shims)
+    rerun = run_pipekit(tmp_path, "Chars", *args, *FAST, shims=shims)
     assert rerun.returncode == 0, rerun.stdout
     assert outputs(out) == expected(2)
     assert len(shims.calls("sbatch")) == 1
