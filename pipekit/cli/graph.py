@@ -86,33 +86,11 @@ def split_graph_args(args: list[str], task_params: set[str]) -> tuple[dict[str, 
     ``--graph-backend``) out of *args*; ``--depth``/``--backend`` stay with the task when it has
     a parameter of that name. Returns ``(graph options, remaining args)``.
     """
-    found: dict[str, str] = {}
-    rest: list[str] = []
-    names = {
-        "-o": "output",
-        "--output": "output",
-        "--graph-output": "output",
-        "--graph-depth": "depth",
-        "--graph-backend": "backend",
-    }
-    for name in ("depth", "backend"):
-        if name not in task_params:
-            names[f"--{name}"] = name
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        key, has_eq, value = arg.partition("=")
-        if key in names:
-            if not has_eq:
-                if i + 1 >= len(args):
-                    raise UsageError(f"option {key} needs a value")
-                value = args[i + 1]
-                i += 1
-            found[names[key]] = value
-        else:
-            rest.append(arg)
-        i += 1
-    return found, rest
+    from pipekit.cli.options import take_options
+
+    values = {"-o": "output", "--output": "output", "--graph-output": "output",
+              "--graph-depth": "depth", "--graph-backend": "backend"}
+    return take_options(args, values, shadowable=("depth", "backend"), task_params=task_params)
 
 
 def execute(

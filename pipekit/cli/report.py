@@ -37,30 +37,12 @@ class NothingToReport(PipekitError):
 
 
 def _split(args: list[str], task_params: set[str]) -> tuple[dict[str, Any], list[str]]:
-    names = {"-o": "output", "--report-output": "output", "--report-trace": "trace",
-             "--report-depth": "depth", "--ledger": "ledger"}
-    for name in ("output", "trace", "depth"):
-        if name not in task_params:
-            names[f"--{name}"] = name
-    found: dict[str, Any] = {"ledger": []}
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        key, has_eq, value = args[i].partition("=")
-        if key in names:
-            if not has_eq:
-                if i + 1 >= len(args):
-                    raise UsageError(f"option {key} needs a value")
-                value = args[i + 1]
-                i += 1
-            if names[key] == "ledger":
-                found["ledger"].append(value)
-            else:
-                found[names[key]] = value
-        else:
-            rest.append(args[i])
-        i += 1
-    return found, rest
+    from pipekit.cli.options import take_options
+
+    values = {"-o": "output", "--report-output": "output", "--report-trace": "trace",
+              "--report-depth": "depth", "--ledger": "ledger"}
+    return take_options(args, values, repeated=("ledger",), shadowable=("output", "trace", "depth"),
+                        task_params=task_params)
 
 
 def _depth(value: str) -> int:

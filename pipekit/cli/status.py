@@ -36,33 +36,20 @@ class NoWorkflows(PipekitError):
 
 
 def _split(args: list[str]) -> tuple[dict[str, Any], list[str]]:
-    opts: dict[str, Any] = {"once": False, "plain": False, "interval": 2.0, "scan": []}
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        key, has_eq, value = args[i].partition("=")
-        if key in ("--once", "--status-once"):
-            opts["once"] = True
-        elif key == "--plain":
-            opts["plain"] = True
-        elif key in ("--interval", "--status-interval", "--scan"):
-            if not has_eq:
-                if i + 1 >= len(args):
-                    raise UsageError(f"option {key} needs a value")
-                value = args[i + 1]
-                i += 1
-            if key == "--scan":
-                if not os.path.isdir(value):
-                    raise UsageError(f"--scan {value}: not a directory")
-                opts["scan"].append(value)
-            else:
-                try:
-                    opts["interval"] = max(0.2, float(value.rstrip("s")))
-                except ValueError:
-                    raise UsageError(f"{key} takes seconds, got {value!r}") from None
-        else:
-            rest.append(args[i])
-        i += 1
+    from pipekit.cli.options import take_options
+
+    found, rest = take_options(
+        args, {"--interval": "interval", "--status-interval": "interval", "--scan": "scan"},
+        flags={"--once": "once", "--status-once": "once", "--plain": "plain"}, repeated=("scan",))
+    opts: dict[str, Any] = {"once": False, "plain": False, "interval": 2.0, **found}
+    for value in opts["scan"]:
+        if not os.path.isdir(value):
+            raise UsageError(f"--scan {value}: not a directory")
+    if "interval" in found:
+        try:
+            opts["interval"] = max(0.2, float(found["interval"].rstrip("s")))
+        except ValueError:
+            raise UsageError(f"--interval takes seconds, got {found['interval']!r}") from None
     return opts, rest
 
 
