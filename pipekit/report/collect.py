@@ -24,6 +24,13 @@ __all__ = ["WorkflowRun", "Attempt", "BranchAttempt", "load_workflow", "log_tail
 ACTIVE = ("submitting", "pending", "running", "unknown")
 
 
+def span(start: float | None, end: float | None) -> float | None:
+    """Seconds from *start* to *end* (never negative); None when either is unknown."""
+    if start is None or end is None:
+        return None
+    return max(0.0, end - start)
+
+
 @dataclass
 class BranchAttempt:
     """One branch in one job attempt: a row of the trace."""
@@ -39,9 +46,7 @@ class BranchAttempt:
 
     @property
     def wall_s(self) -> float | None:
-        if self.start is None or self.end is None:
-            return None
-        return max(0.0, self.end - self.start)
+        return span(self.start, self.end)
 
 
 @dataclass
@@ -75,15 +80,11 @@ class Attempt:
     @property
     def queue_s(self) -> float | None:
         """Seconds from submission to the start of the job's process."""
-        if self.submitted is None or self.started is None:
-            return None
-        return max(0.0, self.started - self.submitted)
+        return span(self.submitted, self.started)
 
     @property
     def wall_s(self) -> float | None:
-        if self.started is None or self.ended is None:
-            return None
-        return max(0.0, self.ended - self.started)
+        return span(self.started, self.ended)
 
 
 @dataclass

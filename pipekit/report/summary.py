@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from pipekit.report.collect import WorkflowRun
+from pipekit.report.collect import WorkflowRun, span
 
 __all__ = ["Summary", "summarize", "ResourceRow", "right_sizing", "percentile"]
 
@@ -60,9 +60,7 @@ class Summary:
 
     @property
     def wall_s(self) -> float | None:
-        if self.first is None or self.last is None:
-            return None
-        return max(0.0, self.last - self.first)
+        return span(self.first, self.last)
 
     @property
     def progress(self) -> float:
