@@ -68,6 +68,10 @@ class JobRecord:
     #: earlier attempts: the fields of :data:`HISTORY_FIELDS`
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    def history_entry(self) -> dict[str, Any]:
+        """This attempt as the job's history keeps it (:data:`HISTORY_FIELDS`)."""
+        return {k: getattr(self, k) for k in HISTORY_FIELDS}
+
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES or self.state == SUBMITTING
@@ -225,7 +229,7 @@ class SubmissionLedger:
         for index, num in enumerate(plan.job_nums):
             job = self.jobs[num]
             if job.attempt:
-                job.history = job.history + [{k: getattr(job, k) for k in HISTORY_FIELDS}]
+                job.history = job.history + [job.history_entry()]
             job.branches = list(branches.get(num, job.branches))
             job.attempt += 1
             job.state = SUBMITTING

@@ -397,15 +397,21 @@ class JobLoop(FailureHandling):
         if changed:
             self.ledger.save()
 
-    def _acceptance_reached(self) -> bool:
+    def _n_done(self) -> int:
+        """Selected branches done: present at the start or finished by this run's jobs."""
+        return len(self.done_at_start | self.finished)
+
+    def _required(self) -> float:
+        """Branches to be done for the acceptance (a fraction of the selection, or a count)."""
         acc = self.settings.acceptance
-        required = math.ceil(acc * len(self.selected) - 1e-9) if acc <= 1 else acc
-        return len(self.done_at_start | self.finished) >= required
+        return math.ceil(acc * len(self.selected) - 1e-9) if acc <= 1 else acc
+
+    def _acceptance_reached(self) -> bool:
+        return self._n_done() >= self._required()
 
     def _show_progress(self) -> None:
         if self.line is not None:
-            self.line.update(self._counts(), len(self.done_at_start | self.finished),
-                             len(self.selected))
+            self.line.update(self._counts(), self._n_done(), len(self.selected))
 
     def _note_cycle(self, seconds: float) -> None:
         """Keep the loop's own cost per status query in the ledger (``workflow.polling``)."""
@@ -502,15 +508,14 @@ class JobLoop(FailureHandling):
 
     def _judge(self, t0: float) -> LoopResult | None:
         n_total = len(self.selected)
-        done = len(self.done_at_start | self.finished)
+        done = self._n_done()
         failed = self._failed_branches()
         active = self.relevant_active()
         counts = self._counts()
         assert self.line is not None
         self.line.update(counts, done, n_total)
         self.source.publish_progress(100.0 * done / max(1, n_total))
-        acc = self.settings.acceptance
-        required = math.ceil(acc * n_total - 1e-9) if acc <= 1 else acc
+        acc, required = self.settings.acceptance, self._required()
         allowed = self.source.allowed_failures(n_total)
         if len(failed) > allowed:
             return self._result(False, f"{len(failed)} of {n_total} branches failed, tolerance "

@@ -28,7 +28,7 @@ import time
 from typing import Any, Iterator
 
 from pipekit.job.base import CANCELLED, EXIT_CODE, FAILED, FINISHED, PENDING, RUNNING
-from pipekit.job.ledger import HISTORY_FIELDS, JobRecord, SubmissionLedger
+from pipekit.job.ledger import JobRecord, SubmissionLedger
 from pipekit.job.registry import register_ledger, state_dir
 
 __all__ = ["LocalLedger", "local_ledger_path"]
@@ -144,7 +144,7 @@ class LocalLedger:
                 rec = JobRecord(num=b, branches=[b], state=PENDING, tag=self.tag, submitted=now)
                 if old is not None:
                     rec.attempt = old.attempt + 1
-                    history = old.history + [{k: getattr(old, k) for k in HISTORY_FIELDS}]
+                    history = old.history + [old.history_entry()]
                     rec.history = history[-MAX_HISTORY:]
                 else:
                     rec.attempt = 1
@@ -191,6 +191,5 @@ class LocalLedger:
                 rec.reason = CANCELLED if interrupted else EXIT_CODE
                 rec.error = ("the run was interrupted before the branch ended" if interrupted
                              else "the run ended before the branch ran")
-                self._dirty = True
         self._dirty = True
         self.flush(force=True)
