@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-__all__ = ["write_json_atomic", "write_text_atomic", "read_json"]
+__all__ = ["write_json_atomic", "write_text_atomic", "read_json", "read_json_object"]
 
 
 def write_json_atomic(path: str, data: Any, indent: int | None = 1, durable: bool = True) -> None:
@@ -44,3 +44,17 @@ def read_json(path: str) -> Any:
     """The parsed content of *path*; raises ``OSError`` or ``ValueError`` like :func:`json.load`."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def read_json_object(path: str | None) -> dict[str, Any] | None:
+    """
+    The JSON object in *path* (an exit-status file, say), or None when there is no path, the
+    file is missing or unreadable, or it holds something else: for files that may not exist yet.
+    """
+    if not path:
+        return None
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 from pipekit.errors import JobError
 from pipekit.job.base import ACTIVE_STATES, EXIT_CODE, FAILED, FINISHED, PENDING, SubmissionPlan
-from pipekit.job.jsonfile import read_json, write_text_atomic
+from pipekit.job.jsonfile import read_json, read_json_object, write_text_atomic
 
 __all__ = ["SubmissionLedger", "JobRecord", "SUBMITTING", "LEDGER_VERSION", "HISTORY_FIELDS"]
 
@@ -324,13 +324,8 @@ class SubmissionLedger:
 
 def _final_status(path: str | None) -> tuple[int, str | None] | None:
     """``(exit code, error)`` of a job's exit-status file once it is final, else None."""
-    if not path:
-        return None
-    try:
-        info = read_json(path)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(info, dict) or info.get("exit_code") is None:
+    info = read_json_object(path)
+    if info is None or info.get("exit_code") is None:
         return None
     if info.get("stageout") == "running":  # sourcing its stage-out file: not over yet
         return None

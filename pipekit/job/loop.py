@@ -42,7 +42,7 @@ from pipekit.job.base import (
     SubmissionPlan,
 )
 from pipekit.job.failures import FailureHandling
-from pipekit.job.jsonfile import read_json
+from pipekit.job.jsonfile import read_json_object
 from pipekit.job.ledger import JobRecord, SubmissionLedger
 from pipekit.job.node import EXIT_STAGEOUT_FAILED, describe_exit_code
 from pipekit.job.resources import requested_resources
@@ -457,7 +457,7 @@ class JobLoop(FailureHandling):
         return True
 
     def _from_status_file(self, job: JobRecord) -> JobState | None:
-        info = _read_status_file(job.status_file)
+        info = read_json_object(job.status_file)
         if info is None or info.get("exit_code") is None or info.get("stageout") == "running":
             return None  # a job sourcing its stage-out file may still be running: not final yet
         code = int(info["exit_code"])
@@ -471,7 +471,7 @@ class JobLoop(FailureHandling):
                                                    2 * self.settings.poll_interval)
         if now - since < grace:
             return None
-        info = _read_status_file(job.status_file) or {}
+        info = read_json_object(job.status_file) or {}
         if info.get("stageout") == "running":  # it ended while sourcing its stage-out file
             return JobState(job.job_id or "", FAILED, EXIT_STAGEOUT_FAILED, info.get("error"),
                             "status file")
@@ -481,7 +481,7 @@ class JobLoop(FailureHandling):
                         reason=LOST)
 
     def _end(self, job: JobRecord, state: JobState) -> bool:
-        info = _read_status_file(job.status_file) or {}
+        info = read_json_object(job.status_file) or {}
         code = info.get("exit_code", state.code)
         status = state.status
         if status == FINISHED and code not in (None, 0):
@@ -573,12 +573,4 @@ def usage_of_status(info: dict[str, Any]) -> dict[str, Any] | None:
     return usage or None
 
 
-def _read_status_file(path: str | None) -> dict[str, Any] | None:
-    if not path:
-        return None
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 

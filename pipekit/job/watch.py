@@ -18,7 +18,7 @@ import time
 from typing import Any, Iterable
 
 from pipekit.job.base import UNKNOWN
-from pipekit.job.jsonfile import read_json
+from pipekit.job.jsonfile import read_json_object
 from pipekit.job.ledger import JobRecord
 
 __all__ = ["StatusFileWatch", "PollStats"]
@@ -67,11 +67,8 @@ class StatusFileWatch:
 
 
 def _succeeded(path: str | None) -> bool:
-    try:
-        info = read_json(path) if path else None
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("exit_code") == 0 and "stageout" not in info
+    info = read_json_object(path)
+    return info is not None and info.get("exit_code") == 0 and "stageout" not in info
 
 
 class PollStats:

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipekit.job.jsonfile import read_json
+from pipekit.job.jsonfile import read_json, read_json_object
 
 __all__ = ["WorkflowRun", "Attempt", "BranchAttempt", "load_workflow", "log_tail", "ACTIVE"]
 
@@ -146,13 +146,7 @@ def _status_path(entry: dict[str, Any]) -> str | None:
 
 
 def _read(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(path) or {}
 
 
 def _split_error(error: str | None) -> tuple[str | None, str | None]:
