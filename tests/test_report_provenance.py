@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipekit.report.html import OutputRecords, render_report
-from pipekit.report.provenance import provenance_of, provenance_reader, verdict_text
+from pipekit.report.provenance import (
+    provenance_checker,
+    provenance_of,
+    provenance_reader,
+    verdict_text,
+)
 
 
 @dataclass
@@ -57,10 +62,8 @@ def test_a_verdict_reads_as_its_status_and_reasons():
     assert verdict_text(lambda t: 1 / 0, "x") is None
 
 
-def test_without_a_provenance_package_there_is_no_reader():
-    import importlib.util
+def test_the_reader_and_checker_are_those_of_the_provenance_package():
+    import pipekit.provenance
 
-    if importlib.util.find_spec("pipekit.provenance") is None:
-        assert provenance_reader() is None
-    else:  # issue 16 landed: its reader is found
-        assert callable(provenance_reader())
+    assert provenance_reader() is pipekit.provenance.read_record
+    assert provenance_checker() is pipekit.provenance.check

@@ -115,11 +115,8 @@ def _from_task(args: list[str], opts: dict[str, Any], namespace: dict[str, Any] 
         raise NothingToReport(f"no workflow in the tree of {task!r} has run yet ({names}: no "
                               "ledger); run it first, e.g. pipekit run "
                               f"{args[0]} ..., then pipekit report again")
-    reader = provenance_reader()
-    records = None
-    if reader is not None:
-        checker = provenance_checker()
-        records = [output_records(wf, reader, checker=checker) for wf, ps in tree if ps]
+    reader, checker = provenance_reader(), provenance_checker()
+    records = [output_records(wf, reader, checker=checker) for wf, ps in tree if ps]
     return _load(paths), repr(task), records, f"{cls.get_task_family()}-report.html"
 
 

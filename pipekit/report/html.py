@@ -265,8 +265,8 @@ def _record_text(record: dict[str, Any]) -> str:
 def _provenance_section(records: list[OutputRecords] | None) -> str:
     out = ['<section id="provenance"><h2>What made each output</h2>']
     if records is None:
-        out.append('<p class="empty">No provenance records: this pipekit has no provenance '
-                   'reader, or the report was made from ledgers alone.</p></section>')
+        out.append('<p class="empty">No provenance records: the report was made from ledgers '
+                   'alone (--ledger), without the tasks that name the outputs.</p></section>')
         return "".join(out)
     for group in records:
         found = [r for r in group.rows if r[2] is not None]

@@ -2,18 +2,16 @@
 "What made each output" for the run report: the integration point with pipekit's provenance
 records (``[core] provenance: True``; ``pipekit/provenance/``, issue 16).
 
-The report asks :func:`provenance_of` for the record of each output it shows. It looks for a
-reader in :mod:`pipekit.provenance` — a function ``read_record(target_or_path)`` (or
-``record_for`` / ``load_record``) that returns the record as a mapping, or None for an output
-without one — and shows the fields it knows (:data:`SHOWN`) in that order, the rest after them.
-Where the package also has ``check(target)`` (a verdict with ``status`` and ``reasons``), each
-record is headed by whether the output is current or outdated, and why.
-Without a provenance package, or with provenance off, the report says so instead of guessing.
+The report asks :func:`provenance_of` for the record of each output it shows, through
+:func:`pipekit.provenance.read_record` (a record, or None for an output without one), and shows
+the fields it knows (:data:`SHOWN`) in that order, the rest after them. Each record is headed by
+whether the output is current or outdated, and why (:func:`pipekit.provenance.check`, a verdict
+with ``status`` and ``reasons``). Outputs without a record (provenance off, or made before it
+was switched on) are said to have none instead of guessed at.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 __all__ = ["provenance_reader", "provenance_checker", "provenance_of", "verdict_text", "SHOWN"]
@@ -25,30 +23,20 @@ SHOWN = (
     ("git", "git"), ("software", "software"), ("host", "host"), ("start", "start"),
     ("end", "end"), ("job", "job"),
 )
-_READERS = ("read_record", "record_for", "load_record")
 
 
-def provenance_reader() -> Callable[[Any], Any] | None:
-    """The provenance package's record reader, or None when this pipekit has none."""
-    try:
-        module = importlib.import_module("pipekit.provenance")
-    except ImportError:
-        return None
-    for name in _READERS:
-        fn = getattr(module, name, None)
-        if callable(fn):
-            return fn
-    return None
+def provenance_reader() -> Callable[[Any], Any]:
+    """The record reader: :func:`pipekit.provenance.read_record`."""
+    from pipekit.provenance import read_record
+
+    return read_record
 
 
-def provenance_checker() -> Callable[[Any], Any] | None:
-    """The provenance package's ``check(target)``, or None."""
-    try:
-        module = importlib.import_module("pipekit.provenance")
-    except ImportError:
-        return None
-    fn = getattr(module, "check", None)
-    return fn if callable(fn) else None
+def provenance_checker() -> Callable[[Any], Any]:
+    """The verdict of one output: :func:`pipekit.provenance.check`."""
+    from pipekit.provenance import check
+
+    return check
 
 
 def verdict_text(checker: Callable[[Any], Any], target: Any) -> str | None:
