@@ -16,12 +16,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipekit.job.base import ACTIVE_STATES
 from pipekit.job.jsonfile import read_json, read_json_object
+from pipekit.job.ledger import SUBMITTING
 
 __all__ = ["WorkflowRun", "Attempt", "BranchAttempt", "load_workflow", "log_tail", "ACTIVE"]
 
 #: job states of attempts that have not ended
-ACTIVE = ("submitting", "pending", "running", "unknown")
+ACTIVE = (SUBMITTING, *ACTIVE_STATES)
 
 
 def span(start: float | None, end: float | None) -> float | None:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipekit.job.jsonfile import read_json
+from pipekit.report.collect import ACTIVE as ACTIVE_STATES
 
 __all__ = ["Overview", "overview", "OverviewCache", "ACTIVE_STATES"]
-
-ACTIVE_STATES = ("submitting", "pending", "running", "unknown")
 
 
 @dataclass
